@@ -1,0 +1,1 @@
+//! CoAP messaging (RFC 7252) and block-wise transfer (RFC 7959), sans I/O.

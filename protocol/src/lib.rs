@@ -1,0 +1,20 @@
+//! # icsim-protocol
+//!
+//! The secure software update protocol simulated by icsim, as a library with no I/O, no
+//! clock and no global randomness (the sans-I/O style of quinn-proto and rustls). Time is
+//! passed in as [`time::Instant`], randomness as a `rand_core::CryptoRng`.
+//!
+//! Layers, bottom up:
+//!
+//! - [`time`]: the protocol's own time types.
+//! - [`coap`]: CoAP messaging (RFC 7252) with confirmable retransmission and block-wise
+//!   transfer (RFC 7959).
+//! - [`oscore`]: OSCORE (RFC 8613) security contexts, protection of requests and responses,
+//!   replay protection.
+//!
+//! Every decoder in this crate takes untrusted bytes and returns a typed error; none panics.
+#![forbid(unsafe_code)]
+
+pub mod coap;
+pub mod oscore;
+pub mod time;
