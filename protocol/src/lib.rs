@@ -15,6 +15,9 @@
 //! Every decoder in this crate takes untrusted bytes and returns a typed error; none panics.
 #![forbid(unsafe_code)]
 
+pub mod cbor;
 pub mod coap;
+pub mod cose;
+pub mod keys;
 pub mod oscore;
 pub mod time;
