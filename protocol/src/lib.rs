@@ -15,9 +15,16 @@
 //! Every decoder in this crate takes untrusted bytes and returns a typed error; none panics.
 #![forbid(unsafe_code)]
 
+pub mod approval;
+pub mod author;
 pub mod cbor;
 pub mod coap;
 pub mod cose;
+pub mod credential;
+pub mod encrypt0;
+pub mod ids;
 pub mod keys;
 pub mod oscore;
+pub mod suit;
 pub mod time;
+pub mod verify;

@@ -1,0 +1,606 @@
+//! Device-side verification of an update (DESIGN.md section 1.5).
+//!
+//! [`verify_envelope`] runs the envelope checks in order and stops at the first failure,
+//! returning a typed [`Rejection`]; [`verify_payload`] continues with the payload once the
+//! CEK has arrived. Every check that passes leaves a proof token (module [`proof`]), and a
+//! [`VerifiedImage`] — the only thing an install can take — holds all of them.
+//!
+//! # Ablation switches
+//!
+//! [`Defences`] has one switch per defence of `ATTACKS.md`, all on by default. A switch
+//! that is off skips its check in exactly one place, [`Verifier::run`], where the check is
+//! recorded as [`CheckOutcome::DangerSkipped`] instead of run. Nothing else weakens.
+
+pub mod proof;
+mod reason;
+
+use std::collections::BTreeMap;
+
+pub use reason::{Check, CheckOutcome, Rejection};
+
+use crate::approval::ApprovalClaims;
+use crate::cose::{self, Cek, HEADER_KCWT};
+use crate::credential::{self, CredentialClaims, CredentialError};
+use crate::ids::{ComponentId, UpdateType, Uuid};
+use crate::keys::PublicKey;
+use crate::suit::{Digest, Envelope};
+use crate::time::Instant;
+use proof::*;
+
+/// The defences a device applies; each can be switched off for ablation studies only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Defences {
+    /// Manifest digest and payload digest (`payload_digest`).
+    pub payload_digest: bool,
+    /// Operator approval signature (`operator_approval`).
+    pub operator_approval: bool,
+    /// Author credential and author signature (`author_signature`).
+    pub author_signature: bool,
+    /// Author credential scope (`author_scope`).
+    pub author_scope: bool,
+    /// Vendor and class conditions (`device_match`).
+    pub device_match: bool,
+    /// Sequence number per component (`anti_rollback`).
+    pub anti_rollback: bool,
+    /// Approval classes and validity window (`approval_window`).
+    pub approval_window: bool,
+    /// Access-token scope (`token_scope`).
+    pub token_scope: bool,
+    /// Dependencies (`dependencies`).
+    pub dependencies: bool,
+    /// Payload size (`payload_size`).
+    pub payload_size: bool,
+}
+
+impl Default for Defences {
+    fn default() -> Self {
+        Defences {
+            payload_digest: true,
+            operator_approval: true,
+            author_signature: true,
+            author_scope: true,
+            device_match: true,
+            anti_rollback: true,
+            approval_window: true,
+            token_scope: true,
+            dependencies: true,
+            payload_size: true,
+        }
+    }
+}
+
+impl Defences {
+    /// Whether the defence behind `check` is on.
+    fn enabled(&self, check: Check) -> bool {
+        match check {
+            Check::Decode | Check::PayloadDecryption => true,
+            Check::ManifestDigest | Check::PayloadDigest => self.payload_digest,
+            Check::OperatorApproval => self.operator_approval,
+            Check::AuthorCredential | Check::AuthorSignature => self.author_signature,
+            Check::AuthorScope => self.author_scope,
+            Check::DeviceMatch => self.device_match,
+            Check::AntiRollback => self.anti_rollback,
+            Check::ApprovalWindow => self.approval_window,
+            Check::TokenScope => self.token_scope,
+            Check::Dependencies => self.dependencies,
+            Check::PayloadSize => self.payload_size,
+        }
+    }
+}
+
+/// The sequence number installed per component (state that survives reboots).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstalledComponents(BTreeMap<ComponentId, u64>);
+
+impl InstalledComponents {
+    /// No components installed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Record `component` as installed at `sequence`.
+    pub fn set(&mut self, component: ComponentId, sequence: u64) {
+        self.0.insert(component, sequence);
+    }
+
+    /// The installed sequence number of `component`.
+    pub fn sequence(&self, component: &ComponentId) -> Option<u64> {
+        self.0.get(component).copied()
+    }
+
+    /// All installed components, ordered by id.
+    pub fn iter(&self) -> impl Iterator<Item = (&ComponentId, u64)> {
+        self.0.iter().map(|(c, s)| (c, *s))
+    }
+}
+
+/// The device's identity as SUIT conditions see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceIdentity {
+    /// The device vendor.
+    pub vendor_id: Uuid,
+    /// The device class.
+    pub class_id: Uuid,
+}
+
+/// Everything the device knows when it verifies an envelope.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyContext<'a> {
+    /// The operator's public signing key: the device's only trust anchor.
+    pub trust_anchor: &'a PublicKey,
+    /// This device.
+    pub device: DeviceIdentity,
+    /// What is installed.
+    pub installed: &'a InstalledComponents,
+    /// The current time.
+    pub now: Instant,
+    /// The update types the session's access token permits; `None` when there is no
+    /// session (file tools), in which case the token-scope check is not applicable.
+    pub token_types: Option<&'a [UpdateType]>,
+    /// Which defences are on.
+    pub defences: Defences,
+}
+
+/// The record of the checks run so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckLog(pub Vec<(Check, CheckOutcome)>);
+
+/// The outcome of envelope verification: the checks run and the verdict.
+#[derive(Debug)]
+pub struct EnvelopeVerdict {
+    /// Each check run, in order.
+    pub log: CheckLog,
+    /// The verified envelope, or why it was rejected.
+    pub result: Result<VerifiedEnvelope, Rejection>,
+}
+
+/// An envelope that passed every envelope check on this device.
+#[derive(Debug, Clone)]
+pub struct VerifiedEnvelope {
+    envelope: Envelope,
+    component: ComponentId,
+    update_type: UpdateType,
+    image_digest: Digest,
+    image_size: u64,
+    author: Option<CredentialClaims>,
+    approval: Option<ApprovalClaims>,
+    proofs: EnvelopeProofs,
+}
+
+/// The proofs of the envelope checks.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvelopeProofs {
+    /// Manifest digest.
+    pub digest: DigestMatches,
+    /// Operator approval.
+    pub approval: ApprovalValid,
+    /// Author credential.
+    pub credential: CredentialValid,
+    /// Author signature.
+    pub author_signature: AuthorSignatureValid,
+    /// Author scope.
+    pub scope: ScopeCovers,
+    /// Vendor and class.
+    pub device: DeviceMatches,
+    /// Anti-rollback.
+    pub not_rollback: NotRollback,
+    /// Approval window.
+    pub window: WithinApprovalWindow,
+    /// Token scope.
+    pub token_scope: TokenScopeCovers,
+    /// Dependencies.
+    pub dependencies: DependenciesMet,
+}
+
+impl VerifiedEnvelope {
+    /// The envelope.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+    /// The component the update installs.
+    pub fn component(&self) -> &ComponentId {
+        &self.component
+    }
+    /// The sequence number it installs.
+    pub fn sequence_number(&self) -> u64 {
+        self.envelope.manifest().sequence_number
+    }
+    /// The update type.
+    pub fn update_type(&self) -> UpdateType {
+        self.update_type
+    }
+    /// The plaintext image size.
+    pub fn image_size(&self) -> u64 {
+        self.image_size
+    }
+    /// The size of the payload as distributed (ciphertext and tag when encrypted).
+    pub fn payload_size(&self) -> u64 {
+        let tag = if self
+            .envelope
+            .manifest()
+            .parameters
+            .encryption_info
+            .is_some()
+        {
+            16
+        } else {
+            0
+        };
+        self.image_size.saturating_add(tag)
+    }
+    /// The author's verified credential claims (absent only if that defence is off).
+    pub fn author(&self) -> Option<&CredentialClaims> {
+        self.author.as_ref()
+    }
+    /// The verified approval claims (absent only if that defence is off).
+    pub fn approval(&self) -> Option<&ApprovalClaims> {
+        self.approval.as_ref()
+    }
+    /// The proofs.
+    pub fn proofs(&self) -> EnvelopeProofs {
+        self.proofs
+    }
+}
+
+/// A decrypted image that passed every check: the only input to staging and install.
+#[derive(Debug, Clone)]
+pub struct VerifiedImage {
+    envelope: VerifiedEnvelope,
+    image: Vec<u8>,
+    /// Payload size.
+    pub size: PayloadSizeMatches,
+    /// Decryption.
+    pub decrypted: PayloadDecrypted,
+    /// Payload digest.
+    pub digest: PayloadDigestMatches,
+}
+
+impl VerifiedImage {
+    /// The envelope it belongs to.
+    pub fn envelope(&self) -> &VerifiedEnvelope {
+        &self.envelope
+    }
+    /// The plaintext image.
+    pub fn image(&self) -> &[u8] {
+        &self.image
+    }
+}
+
+/// Runs checks in order and records them; the one place where a defence can be off.
+struct Verifier {
+    defences: Defences,
+    log: CheckLog,
+}
+
+impl Verifier {
+    /// Run `check` unless its defence is off. DANGER: with the defence off, the check is
+    /// skipped and counted as passed; this is the only weakened path, for ablation studies.
+    fn run<T>(
+        &mut self,
+        check: Check,
+        f: impl FnOnce() -> Result<T, Rejection>,
+    ) -> Result<Option<T>, Rejection> {
+        if !self.defences.enabled(check) {
+            self.log.0.push((check, CheckOutcome::DangerSkipped));
+            return Ok(None);
+        }
+        match f() {
+            Ok(v) => {
+                self.log.0.push((check, CheckOutcome::Passed));
+                Ok(Some(v))
+            }
+            Err(e) => {
+                self.log.0.push((check, CheckOutcome::Failed));
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Verify an envelope's bytes on a device, checks in the order of DESIGN.md section 1.5.
+pub fn verify_envelope(bytes: &[u8], ctx: &VerifyContext<'_>) -> EnvelopeVerdict {
+    let mut v = Verifier {
+        defences: ctx.defences,
+        log: CheckLog::default(),
+    };
+    let result = verify_envelope_checks(&mut v, bytes, ctx);
+    EnvelopeVerdict { log: v.log, result }
+}
+
+fn verify_envelope_checks(
+    v: &mut Verifier,
+    bytes: &[u8],
+    ctx: &VerifyContext<'_>,
+) -> Result<VerifiedEnvelope, Rejection> {
+    let decoded = v.run(Check::Decode, || decode_profile(bytes))?;
+    // Decode cannot be switched off, so `decoded` is always present.
+    let Some(p) = decoded else {
+        return Err(Rejection::MalformedEnvelope("decode skipped".into()));
+    };
+    let env = &p.envelope;
+
+    v.run(Check::ManifestDigest, || {
+        env.digests_match()
+            .then_some(())
+            .ok_or(Rejection::ManifestDigestMismatch)
+    })?;
+
+    let approval = v.run(Check::OperatorApproval, || {
+        check_approval(env, ctx.trust_anchor)
+    })?;
+
+    let credential = v.run(Check::AuthorCredential, || check_credential(env, ctx))?;
+
+    v.run(Check::AuthorSignature, || {
+        let (sig, claims) = credential.as_ref().ok_or(Rejection::CredentialMissing)?;
+        cose::verify_sign1(sig, Some(env.signed_payload()), &claims.author_key)
+            .then_some(())
+            .ok_or(Rejection::AuthorSignatureInvalid)
+    })?;
+
+    v.run(Check::AuthorScope, || {
+        let (_, claims) = credential.as_ref().ok_or(Rejection::CredentialMissing)?;
+        let scope = &claims.scope;
+        if !scope.covers_type(p.update_type) {
+            return Err(Rejection::ScopeExcludesType(p.update_type.name().into()));
+        }
+        if !scope.covers_component(&p.component) {
+            return Err(Rejection::ScopeExcludesComponent(p.component.to_string()));
+        }
+        if !scope.covers_class(p.vendor_id, p.class_id) {
+            return Err(Rejection::ScopeExcludesDeviceClass);
+        }
+        Ok(())
+    })?;
+
+    v.run(Check::DeviceMatch, || {
+        if p.vendor_id != ctx.device.vendor_id {
+            return Err(Rejection::VendorMismatch);
+        }
+        if p.class_id != ctx.device.class_id {
+            return Err(Rejection::ClassMismatch);
+        }
+        Ok(())
+    })?;
+
+    let offered = env.manifest().sequence_number;
+    v.run(Check::AntiRollback, || {
+        match ctx.installed.sequence(&p.component) {
+            Some(installed) if installed >= offered => {
+                Err(Rejection::Rollback { installed, offered })
+            }
+            _ => Ok(()),
+        }
+    })?;
+
+    v.run(Check::ApprovalWindow, || {
+        let claims = approval.as_ref().ok_or(Rejection::ApprovalMissing)?;
+        check_window(claims, ctx)
+    })?;
+
+    if let Some(types) = ctx.token_types {
+        v.run(Check::TokenScope, || {
+            types
+                .contains(&p.update_type)
+                .then_some(())
+                .ok_or(Rejection::TokenScopeInsufficient(
+                    p.update_type.name().into(),
+                ))
+        })?;
+    }
+
+    v.run(Check::Dependencies, || {
+        for dep in &env.manifest().dependencies {
+            let installed = ctx.installed.sequence(&dep.component);
+            if installed.is_none_or(|s| s < dep.min_sequence) {
+                return Err(Rejection::dependency(
+                    &dep.component,
+                    dep.min_sequence,
+                    installed,
+                ));
+            }
+        }
+        Ok(())
+    })?;
+
+    Ok(VerifiedEnvelope {
+        component: p.component.clone(),
+        update_type: p.update_type,
+        image_digest: p.image_digest.clone(),
+        image_size: p.image_size,
+        author: credential.map(|(_, c)| c),
+        approval,
+        envelope: p.envelope,
+        proofs: EnvelopeProofs {
+            digest: DigestMatches(()),
+            approval: ApprovalValid(()),
+            credential: CredentialValid(()),
+            author_signature: AuthorSignatureValid(()),
+            scope: ScopeCovers(()),
+            device: DeviceMatches(()),
+            not_rollback: NotRollback(()),
+            window: WithinApprovalWindow(()),
+            token_scope: TokenScopeCovers(()),
+            dependencies: DependenciesMet(()),
+        },
+    })
+}
+
+/// Verify the distributed payload of a verified envelope with the CEK the UM released
+/// (`None` for an unencrypted payload). Returns the checks run and the verdict.
+pub fn verify_payload(
+    envelope: VerifiedEnvelope,
+    cek: Option<&Cek>,
+    payload: &[u8],
+    defences: Defences,
+) -> (CheckLog, Result<VerifiedImage, Rejection>) {
+    let mut v = Verifier {
+        defences,
+        log: CheckLog::default(),
+    };
+    let result = verify_payload_checks(&mut v, envelope, cek, payload);
+    (v.log, result)
+}
+
+fn verify_payload_checks(
+    v: &mut Verifier,
+    envelope: VerifiedEnvelope,
+    cek: Option<&Cek>,
+    payload: &[u8],
+) -> Result<VerifiedImage, Rejection> {
+    // Size first: it bounds the work before any decryption (endless-data attacks).
+    let expected = envelope.payload_size();
+    v.run(Check::PayloadSize, || {
+        let got = payload.len() as u64;
+        (got == expected)
+            .then_some(())
+            .ok_or(Rejection::PayloadSizeMismatch { expected, got })
+    })?;
+    let info = envelope
+        .envelope
+        .manifest()
+        .parameters
+        .encryption_info
+        .clone();
+    let image = v
+        .run(Check::PayloadDecryption, || match info {
+            None => Ok(payload.to_vec()),
+            Some(info) => {
+                let info =
+                    cose::decode_encrypt(&info).map_err(|_| Rejection::PayloadDecryptionFailed)?;
+                let cek = cek.ok_or(Rejection::PayloadDecryptionFailed)?;
+                cose::decrypt_detached(&info, cek, payload)
+                    .map_err(|_| Rejection::PayloadDecryptionFailed)
+            }
+        })?
+        .unwrap_or_default();
+    v.run(Check::PayloadDigest, || {
+        if !envelope.image_digest.matches(&image) {
+            return Err(Rejection::PayloadDigestMismatch);
+        }
+        if image.len() as u64 != envelope.image_size {
+            return Err(Rejection::PayloadSizeMismatch {
+                expected: envelope.image_size,
+                got: image.len() as u64,
+            });
+        }
+        Ok(())
+    })?;
+    Ok(VerifiedImage {
+        envelope,
+        image,
+        size: PayloadSizeMatches(()),
+        decrypted: PayloadDecrypted(()),
+        digest: PayloadDigestMatches(()),
+    })
+}
+
+/// An envelope decoded and checked against icsim's profile.
+struct Profiled {
+    envelope: Envelope,
+    component: ComponentId,
+    update_type: UpdateType,
+    vendor_id: Uuid,
+    class_id: Uuid,
+    image_digest: Digest,
+    image_size: u64,
+}
+
+fn decode_profile(bytes: &[u8]) -> Result<Profiled, Rejection> {
+    let envelope =
+        Envelope::decode(bytes).map_err(|e| Rejection::MalformedEnvelope(e.to_string()))?;
+    let m = envelope.manifest();
+    let component = match m.components.as_slice() {
+        [one] => one.clone(),
+        _ => return Err(Rejection::ManifestIncomplete("single component")),
+    };
+    let update_type = m
+        .update_type
+        .ok_or(Rejection::ManifestIncomplete("update type"))?;
+    let params = &m.parameters;
+    let vendor_id = params
+        .vendor_id
+        .ok_or(Rejection::ManifestIncomplete("vendor-id"))?;
+    let class_id = params
+        .class_id
+        .ok_or(Rejection::ManifestIncomplete("class-id"))?;
+    let image_digest = params
+        .image_digest
+        .clone()
+        .ok_or(Rejection::ManifestIncomplete("image-digest"))?;
+    let image_size = params
+        .image_size
+        .ok_or(Rejection::ManifestIncomplete("image-size"))?;
+    Ok(Profiled {
+        component,
+        update_type,
+        vendor_id,
+        class_id,
+        image_digest,
+        image_size,
+        envelope,
+    })
+}
+
+fn check_approval(env: &Envelope, anchor: &PublicKey) -> Result<ApprovalClaims, Rejection> {
+    let mut seen = false;
+    for sig in env.signatures() {
+        let Some(claims) = ApprovalClaims::from_header(&sig.sign1.protected.header) else {
+            continue;
+        };
+        seen = true;
+        if let Ok(claims) = claims
+            && cose::verify_sign1(&sig.sign1, Some(env.signed_payload()), anchor)
+        {
+            return Ok(claims);
+        }
+    }
+    Err(if seen {
+        Rejection::ApprovalSignatureInvalid
+    } else {
+        Rejection::ApprovalMissing
+    })
+}
+
+fn check_credential(
+    env: &Envelope,
+    ctx: &VerifyContext<'_>,
+) -> Result<(coset::CoseSign1, CredentialClaims), Rejection> {
+    let sig = env
+        .signatures()
+        .iter()
+        .find(|s| cose::header_param(&s.sign1.protected.header, HEADER_KCWT).is_some())
+        .ok_or(Rejection::CredentialMissing)?;
+    let kcwt = cose::header_param(&sig.sign1.protected.header, HEADER_KCWT)
+        .ok_or(Rejection::CredentialMissing)?;
+    let bytes = crate::cbor::encode(kcwt);
+    match credential::verify_credential(&bytes, ctx.trust_anchor, ctx.now) {
+        Ok(verified) => Ok((sig.sign1.clone(), verified.claims().clone())),
+        Err(CredentialError::BadSignature) => Err(Rejection::CredentialSignatureInvalid),
+        Err(CredentialError::Expired { .. } | CredentialError::NotYetValid { .. }) => {
+            Err(Rejection::CredentialExpired)
+        }
+        Err(e) => Err(Rejection::CredentialMalformed(e.to_string())),
+    }
+}
+
+fn check_window(claims: &ApprovalClaims, ctx: &VerifyContext<'_>) -> Result<(), Rejection> {
+    if !claims.classes.contains(&ctx.device.class_id) {
+        return Err(Rejection::ApprovalClassNotApproved);
+    }
+    let now = ctx.now.unix_secs();
+    if let Some(nbf) = claims.not_before
+        && now < nbf
+    {
+        return Err(Rejection::ApprovalNotYetValid(nbf));
+    }
+    if let Some(naf) = claims.not_after
+        && now >= naf
+    {
+        return Err(Rejection::ApprovalExpired(naf));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
