@@ -329,29 +329,7 @@ fn verify_envelope_checks(
         check_approval(env, ctx.trust_anchor)
     })?;
 
-    let credential = v.run(Check::AuthorCredential, || check_credential(env, ctx))?;
-
-    v.run(Check::AuthorSignature, || {
-        let (sig, claims) = credential.as_ref().ok_or(Rejection::CredentialMissing)?;
-        cose::verify_sign1(sig, Some(env.signed_payload()), &claims.author_key)
-            .then_some(())
-            .ok_or(Rejection::AuthorSignatureInvalid)
-    })?;
-
-    v.run(Check::AuthorScope, || {
-        let (_, claims) = credential.as_ref().ok_or(Rejection::CredentialMissing)?;
-        let scope = &claims.scope;
-        if !scope.covers_type(p.update_type) {
-            return Err(Rejection::ScopeExcludesType(p.update_type.name().into()));
-        }
-        if !scope.covers_component(&p.component) {
-            return Err(Rejection::ScopeExcludesComponent(p.component.to_string()));
-        }
-        if !scope.covers_class(p.vendor_id, p.class_id) {
-            return Err(Rejection::ScopeExcludesDeviceClass);
-        }
-        Ok(())
-    })?;
+    let credential = author_checks(v, &p, ctx.trust_anchor, ctx.now)?;
 
     v.run(Check::DeviceMatch, || {
         if p.vendor_id != ctx.device.vendor_id {
@@ -424,6 +402,72 @@ fn verify_envelope_checks(
             dependencies: DependenciesMet(()),
         },
     })
+}
+
+/// The checks of the author's part (credential, signature, scope), shared by the device
+/// and by the operator's vetting before approval.
+fn author_checks(
+    v: &mut Verifier,
+    p: &Profiled,
+    anchor: &PublicKey,
+    now: Instant,
+) -> Result<Option<(coset::CoseSign1, CredentialClaims)>, Rejection> {
+    let env = &p.envelope;
+    let credential = v.run(Check::AuthorCredential, || {
+        check_credential(env, anchor, now)
+    })?;
+
+    v.run(Check::AuthorSignature, || {
+        let (sig, claims) = credential.as_ref().ok_or(Rejection::CredentialMissing)?;
+        cose::verify_sign1(sig, Some(env.signed_payload()), &claims.author_key)
+            .then_some(())
+            .ok_or(Rejection::AuthorSignatureInvalid)
+    })?;
+
+    v.run(Check::AuthorScope, || {
+        let (_, claims) = credential.as_ref().ok_or(Rejection::CredentialMissing)?;
+        let scope = &claims.scope;
+        if !scope.covers_type(p.update_type) {
+            return Err(Rejection::ScopeExcludesType(p.update_type.name().into()));
+        }
+        if !scope.covers_component(&p.component) {
+            return Err(Rejection::ScopeExcludesComponent(p.component.to_string()));
+        }
+        if !scope.covers_class(p.vendor_id, p.class_id) {
+            return Err(Rejection::ScopeExcludesDeviceClass);
+        }
+        Ok(())
+    })?;
+    Ok(credential)
+}
+
+/// The operator's vetting of an author's update before approving it (DESIGN.md step 5):
+/// the envelope decodes in icsim's profile, its digest matches, the author credential was
+/// issued by `operator` and is valid at `now`, the author signature verifies, and the scope
+/// covers the update. All defences are on. Returns the checks run and the envelope.
+pub fn vet_update(
+    bytes: &[u8],
+    operator: &PublicKey,
+    now: Instant,
+) -> (CheckLog, Result<Envelope, Rejection>) {
+    let mut v = Verifier {
+        defences: Defences::default(),
+        log: CheckLog::default(),
+    };
+    let result = (|| {
+        let p = v
+            .run(Check::Decode, || decode_profile(bytes))?
+            .ok_or_else(|| Rejection::MalformedEnvelope("decode skipped".into()))?;
+        v.run(Check::ManifestDigest, || {
+            p.envelope
+                .digests_match()
+                .then_some(())
+                .ok_or(Rejection::ManifestDigestMismatch)
+        })?;
+        author_checks(&mut v, &p, operator, now)?;
+        Ok(p.envelope)
+    })();
+    (v.log, result)
 }
 
 /// Verify the distributed payload of a verified envelope with the CEK the UM released
@@ -564,7 +608,8 @@ fn check_approval(env: &Envelope, anchor: &PublicKey) -> Result<ApprovalClaims, 
 
 fn check_credential(
     env: &Envelope,
-    ctx: &VerifyContext<'_>,
+    anchor: &PublicKey,
+    now: Instant,
 ) -> Result<(coset::CoseSign1, CredentialClaims), Rejection> {
     let sig = env
         .signatures()
@@ -574,7 +619,7 @@ fn check_credential(
     let kcwt = cose::header_param(&sig.sign1.protected.header, HEADER_KCWT)
         .ok_or(Rejection::CredentialMissing)?;
     let bytes = crate::cbor::encode(kcwt);
-    match credential::verify_credential(&bytes, ctx.trust_anchor, ctx.now) {
+    match credential::verify_credential(&bytes, anchor, now) {
         Ok(verified) => Ok((sig.sign1.clone(), verified.claims().clone())),
         Err(CredentialError::BadSignature) => Err(Rejection::CredentialSignatureInvalid),
         Err(CredentialError::Expired { .. } | CredentialError::NotYetValid { .. }) => {
