@@ -67,6 +67,8 @@ mod protect;
 mod replay;
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;
 
 pub use algorithm::AeadAlgorithm;
