@@ -18,7 +18,7 @@ pub(crate) fn read_cbor(path: &Path) -> Result<Vec<u8>> {
     let text_hex = std::str::from_utf8(&bytes).ok().and_then(|t| {
         let compact: String = t.split_whitespace().collect();
         (!compact.is_empty()
-            && compact.len() % 2 == 0
+            && compact.len().is_multiple_of(2)
             && compact.chars().all(|c| c.is_ascii_hexdigit()))
         .then_some(compact)
     });

@@ -54,7 +54,7 @@ fn verify(dir: &Path, envelope: &str, extra: &[&str]) -> (i32, String) {
         "--now",
         NOW,
     ];
-    if !extra.iter().any(|a| *a == "--class-id") {
+    if !extra.contains(&"--class-id") {
         args.extend(["--class-id", CLASS]);
     }
     args.extend(extra);

@@ -247,7 +247,7 @@ pub fn a128kw_wrap(kek: &[u8; 16], key: &[u8]) -> Result<Vec<u8>, CoseError> {
 pub fn a128kw_unwrap(kek: &[u8; 16], wrapped: &[u8]) -> Result<Vec<u8>, CoseError> {
     let kw =
         KwAes128::new_from_slice(kek).map_err(|_| CoseError::Header("KEK must be 16 bytes"))?;
-    if wrapped.len() < 16 || wrapped.len() % 8 != 0 {
+    if wrapped.len() < 16 || !wrapped.len().is_multiple_of(8) {
         return Err(CoseError::Decrypt);
     }
     let mut buf = vec![0u8; wrapped.len() - 8];
