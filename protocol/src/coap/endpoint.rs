@@ -1,0 +1,568 @@
+//! The endpoint: public driving API, datagram dispatch, timers, and the client side
+//! (requests this node sends). The server side lives in `server.rs`.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt::Debug;
+
+use coap_lite::{MessageClass, MessageType, Packet};
+use rand_core::Rng;
+
+use super::message::{self, Token};
+use super::params::{EndpointConfig, MAX_MESSAGE_SIZE_LIMIT};
+use super::server::{DedupEntry, InRequest, SeparateResponse};
+use super::{
+    DropReason, Event, IncomingId, Reliability, RequestFailure, RequestHandle, SendError, Stats,
+    Transmit,
+};
+use crate::time::{Duration, Instant};
+
+/// One node's CoAP message layer and request/response matching, generic over the peer
+/// address type (a socket address, a simulator node id, ...).
+///
+/// See the [module documentation](super) for the call order and what is implemented.
+#[derive(Debug)]
+pub struct Endpoint<A> {
+    pub(super) config: EndpointConfig,
+    next_mid: u16,
+    next_handle: u64,
+    pub(super) next_incoming: u64,
+    /// Requests sent (or queued) and not yet completed.
+    requests: BTreeMap<RequestHandle, OutRequest<A>>,
+    by_token: BTreeMap<(A, Token), RequestHandle>,
+    /// Requests waiting for a free NSTART slot, per peer, in order.
+    queues: BTreeMap<A, VecDeque<RequestHandle>>,
+    /// Outstanding requests per peer, counted against NSTART.
+    active: BTreeMap<A, u32>,
+    /// Which of our messages in flight a (peer, message ID) belongs to, for ACK and RST.
+    pub(super) by_mid: BTreeMap<(A, u16), MidOwner>,
+    pub(super) incoming: BTreeMap<IncomingId, InRequest<A>>,
+    pub(super) separate: BTreeMap<IncomingId, SeparateResponse<A>>,
+    pub(super) dedup: BTreeMap<(A, u16), DedupEntry>,
+    pub(super) dedup_expiry: BTreeSet<(Instant, A, u16)>,
+    /// Every armed timer; each object also stores its own instant so that the entry can be
+    /// removed when its state changes, which keeps `poll_timeout` exact.
+    pub(super) timers: BTreeSet<(Instant, Timer)>,
+    transmits: VecDeque<Transmit<A>>,
+    pub(super) events: VecDeque<Event<A>>,
+    pub(super) stats: Stats,
+}
+
+/// What a timer belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Timer {
+    Request(RequestHandle),
+    Separate(IncomingId),
+    EmptyAck(IncomingId),
+}
+
+/// The owner of a message ID this endpoint sent and may get an ACK or RST for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum MidOwner {
+    Request(RequestHandle),
+    Separate(IncomingId),
+}
+
+/// Retransmission state of a CON message (RFC 7252 section 4.2).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Backoff {
+    pub(super) timeout: Duration,
+    pub(super) retransmits: u32,
+    pub(super) next: Instant,
+}
+
+impl Backoff {
+    pub(super) fn new(now: Instant, initial: Duration) -> Self {
+        Self {
+            timeout: initial,
+            retransmits: 0,
+            next: now + initial,
+        }
+    }
+
+    /// At the timer instant `at`: the next timer instant if the message is to be
+    /// retransmitted now, `None` if it is to be given up.
+    pub(super) fn on_timeout(&mut self, at: Instant, max_retransmit: u32) -> Option<Instant> {
+        if self.retransmits >= max_retransmit {
+            return None;
+        }
+        self.retransmits += 1;
+        self.timeout = self.timeout.saturating_mul(2);
+        // From the scheduled instant, not from when the caller got round to it, so that the
+        // schedule is t0, t0+T, t0+3T, t0+7T, ... whatever the caller's timer slack.
+        self.next = at + self.timeout;
+        Some(self.next)
+    }
+}
+
+#[derive(Debug)]
+struct OutRequest<A> {
+    peer: A,
+    token: Token,
+    reliability: Reliability,
+    /// The encoded request; its message ID is patched in when it is first sent.
+    bytes: Vec<u8>,
+    initial_timeout: Duration,
+    mid: Option<u16>,
+    state: OutState,
+}
+
+#[derive(Debug)]
+enum OutState {
+    /// Waiting for an NSTART slot.
+    Queued,
+    /// CON sent, no ACK yet.
+    AwaitAck(Backoff),
+    /// Acknowledged (CON) or sent (NON); waiting for the response.
+    AwaitResponse { deadline: Instant },
+}
+
+impl<A> OutRequest<A> {
+    fn timer(&self) -> Option<Instant> {
+        match &self.state {
+            OutState::Queued => None,
+            OutState::AwaitAck(b) => Some(b.next),
+            OutState::AwaitResponse { deadline } => Some(*deadline),
+        }
+    }
+
+    /// Whether it counts against NSTART (RFC 7252 section 4.7: a CON not yet acknowledged,
+    /// or a request with neither ACK nor response yet).
+    fn is_active(&self) -> bool {
+        match self.state {
+            OutState::Queued => false,
+            OutState::AwaitAck(_) => true,
+            OutState::AwaitResponse { .. } => self.reliability == Reliability::NonConfirmable,
+        }
+    }
+}
+
+impl<A: Clone + Ord + Debug> Endpoint<A> {
+    /// A new endpoint; its first message ID is drawn from `rng`.
+    pub fn new<R: Rng + ?Sized>(config: EndpointConfig, rng: &mut R) -> Self {
+        Self {
+            config,
+            next_mid: rng.next_u32() as u16,
+            next_handle: 0,
+            next_incoming: 0,
+            requests: BTreeMap::new(),
+            by_token: BTreeMap::new(),
+            queues: BTreeMap::new(),
+            active: BTreeMap::new(),
+            by_mid: BTreeMap::new(),
+            incoming: BTreeMap::new(),
+            separate: BTreeMap::new(),
+            dedup: BTreeMap::new(),
+            dedup_expiry: BTreeSet::new(),
+            timers: BTreeSet::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Requests sent or queued and not yet completed.
+    pub fn outstanding_requests(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Sends a request to `to` (or queues it while NSTART requests to that peer are
+    /// outstanding). The endpoint sets the message type, message ID and token of `packet`;
+    /// the caller sets the method, options and payload. The outcome is reported as
+    /// [`Event::ResponseReceived`] or [`Event::RequestFailed`] with the returned handle.
+    ///
+    /// `rng` supplies the token and the initial retransmission timeout.
+    pub fn send_request<R: Rng + ?Sized>(
+        &mut self,
+        now: Instant,
+        rng: &mut R,
+        to: A,
+        mut packet: Packet,
+        reliability: Reliability,
+    ) -> Result<RequestHandle, SendError> {
+        self.purge(now);
+        if !message::is_request(packet.header.code) {
+            return Err(SendError::NotARequest);
+        }
+        if self.requests.len() >= self.config.max_outstanding_requests {
+            return Err(SendError::TooManyOutstanding);
+        }
+        let token = self.draw_token(rng, &to)?;
+        packet.set_token(token.as_slice().to_vec());
+        packet.header.set_type(match reliability {
+            Reliability::Confirmable => MessageType::Confirmable,
+            Reliability::NonConfirmable => MessageType::NonConfirmable,
+        });
+        packet.header.message_id = 0;
+        let bytes = message::encode(&mut packet, self.max_message_size())?;
+        let initial_timeout = match reliability {
+            Reliability::Confirmable => self.config.params.draw_initial_timeout(rng),
+            Reliability::NonConfirmable => Duration::ZERO,
+        };
+        let handle = RequestHandle(self.next_handle);
+        self.next_handle += 1;
+        self.by_token.insert((to.clone(), token), handle);
+        self.requests.insert(
+            handle,
+            OutRequest {
+                peer: to.clone(),
+                token,
+                reliability,
+                bytes,
+                initial_timeout,
+                mid: None,
+                state: OutState::Queued,
+            },
+        );
+        self.queues.entry(to.clone()).or_default().push_back(handle);
+        self.pump(now, &to);
+        Ok(handle)
+    }
+
+    /// Forgets a request without an event; a late response to it is dropped (a CON one is
+    /// answered with RST). Returns whether the request was still outstanding.
+    pub fn cancel(&mut self, now: Instant, handle: RequestHandle) -> bool {
+        self.finish_request(now, handle).is_some()
+    }
+
+    /// Processes a received datagram. Never panics, whatever `bytes` holds.
+    pub fn handle_datagram(&mut self, now: Instant, from: A, bytes: &[u8]) {
+        self.purge(now);
+        self.stats.datagrams_received += 1;
+        self.stats.bytes_received += bytes.len() as u64;
+        let packet = match message::decode(bytes, self.max_message_size()) {
+            Ok(packet) => packet,
+            Err(reason) => {
+                if let (DropReason::Malformed(_), Some((1, MessageType::Confirmable, mid))) =
+                    (reason, message::peek_header(bytes))
+                {
+                    self.send_reset(from.clone(), mid);
+                }
+                self.drop_datagram(from, reason);
+                return;
+            }
+        };
+        let mid = packet.header.message_id;
+        match (packet.header.get_type(), packet.header.code) {
+            (MessageType::Confirmable, MessageClass::Empty) => self.send_reset(from, mid),
+            (MessageType::Acknowledgement, _) => self.handle_ack(now, from, packet),
+            (MessageType::Reset, _) => self.handle_reset(now, from, mid),
+            (_, MessageClass::Request(_)) => self.handle_request(now, from, packet),
+            (_, MessageClass::Response(_)) => self.handle_response(now, from, packet),
+            // `decode` rejects the remaining combinations.
+            _ => self.drop_datagram(
+                from,
+                DropReason::Malformed(super::FormatError::TypeCodeMismatch),
+            ),
+        }
+    }
+
+    /// Processes every timer due at or before `now`: retransmissions, give-ups, response
+    /// timeouts and delayed empty ACKs.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.purge(now);
+        while let Some(&(at, timer)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            match timer {
+                Timer::Request(handle) => self.request_timer(now, at, handle),
+                Timer::Separate(id) => self.separate_timer(at, id),
+                Timer::EmptyAck(id) => self.empty_ack_timer(id),
+            }
+        }
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit<A>> {
+        let transmit = self.transmits.pop_front()?;
+        self.stats.datagrams_sent += 1;
+        self.stats.bytes_sent += transmit.contents.len() as u64;
+        Some(transmit)
+    }
+
+    /// When [`Endpoint::handle_timeout`] must next be called, if any timer is armed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.first().map(|&(at, _)| at)
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event<A>> {
+        self.events.pop_front()
+    }
+
+    // ---- helpers shared with server.rs ----
+
+    pub(super) fn max_message_size(&self) -> usize {
+        self.config.max_message_size.min(MAX_MESSAGE_SIZE_LIMIT)
+    }
+
+    pub(super) fn push_transmit(&mut self, destination: A, contents: Vec<u8>) {
+        self.transmits.push_back(Transmit {
+            destination,
+            contents,
+        });
+    }
+
+    pub(super) fn send_reset(&mut self, to: A, mid: u16) {
+        self.stats.resets_sent += 1;
+        self.push_transmit(to, message::empty_message(MessageType::Reset, mid));
+    }
+
+    pub(super) fn drop_datagram(&mut self, from: A, reason: DropReason) {
+        if reason.is_malformed() {
+            self.stats.malformed += 1;
+        } else {
+            self.stats.dropped += 1;
+        }
+        self.events
+            .push_back(Event::DatagramDropped { from, reason });
+    }
+
+    /// A message ID not in use with `peer` by any of our messages in flight.
+    pub(super) fn alloc_mid(&mut self, peer: &A) -> u16 {
+        for _ in 0..=u16::MAX {
+            let mid = self.next_mid;
+            self.next_mid = mid.wrapping_add(1);
+            if !self.by_mid.contains_key(&(peer.clone(), mid)) {
+                return mid;
+            }
+        }
+        // Unreachable in practice: the caps keep far fewer than 65536 messages in flight.
+        self.next_mid
+    }
+
+    // ---- client side ----
+
+    fn draw_token<R: Rng + ?Sized>(&self, rng: &mut R, to: &A) -> Result<Token, SendError> {
+        let len = usize::from(self.config.token_len.min(8));
+        for _ in 0..16 {
+            let mut buf = [0u8; 8];
+            rng.fill_bytes(&mut buf[..len]);
+            let token = Token::from_slice(&buf[..len]);
+            if !self.by_token.contains_key(&(to.clone(), token)) {
+                return Ok(token);
+            }
+        }
+        Err(SendError::TokensExhausted)
+    }
+
+    /// Sends queued requests to `peer` while NSTART allows.
+    fn pump(&mut self, now: Instant, peer: &A) {
+        let limit = self.config.params.nstart.max(1);
+        while self.active.get(peer).copied().unwrap_or(0) < limit {
+            let Some(handle) = self.queues.get_mut(peer).and_then(VecDeque::pop_front) else {
+                break;
+            };
+            self.dispatch(now, handle);
+        }
+        if self.queues.get(peer).is_some_and(VecDeque::is_empty) {
+            self.queues.remove(peer);
+        }
+    }
+
+    /// First transmission of a queued request.
+    fn dispatch(&mut self, now: Instant, handle: RequestHandle) {
+        let Some(peer) = self.requests.get(&handle).map(|r| r.peer.clone()) else {
+            return;
+        };
+        let mid = self.alloc_mid(&peer);
+        let response_timeout = self.config.response_timeout;
+        let Some(req) = self.requests.get_mut(&handle) else {
+            return;
+        };
+        message::patch_mid(&mut req.bytes, mid);
+        req.mid = Some(mid);
+        req.state = match req.reliability {
+            Reliability::Confirmable => OutState::AwaitAck(Backoff::new(now, req.initial_timeout)),
+            Reliability::NonConfirmable => OutState::AwaitResponse {
+                deadline: now + response_timeout,
+            },
+        };
+        let bytes = req.bytes.clone();
+        if let Some(at) = req.timer() {
+            self.timers.insert((at, Timer::Request(handle)));
+        }
+        self.by_mid
+            .insert((peer.clone(), mid), MidOwner::Request(handle));
+        *self.active.entry(peer.clone()).or_default() += 1;
+        self.stats.requests_sent += 1;
+        self.push_transmit(peer, bytes);
+    }
+
+    fn deactivate(&mut self, peer: &A) {
+        if let Some(count) = self.active.get_mut(peer) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.active.remove(peer);
+            }
+        }
+    }
+
+    /// Removes a request and everything that points at it, then lets queued requests go.
+    fn finish_request(&mut self, now: Instant, handle: RequestHandle) -> Option<OutRequest<A>> {
+        let req = self.requests.remove(&handle)?;
+        self.by_token.remove(&(req.peer.clone(), req.token));
+        if let Some(mid) = req.mid {
+            let key = (req.peer.clone(), mid);
+            if self.by_mid.get(&key) == Some(&MidOwner::Request(handle)) {
+                self.by_mid.remove(&key);
+            }
+        }
+        if let Some(at) = req.timer() {
+            self.timers.remove(&(at, Timer::Request(handle)));
+        }
+        if req.is_active() {
+            self.deactivate(&req.peer);
+        }
+        if matches!(req.state, OutState::Queued)
+            && let Some(queue) = self.queues.get_mut(&req.peer)
+        {
+            queue.retain(|h| *h != handle);
+        }
+        self.pump(now, &req.peer);
+        Some(req)
+    }
+
+    fn complete(&mut self, now: Instant, handle: RequestHandle, from: A, response: Packet) {
+        if self.finish_request(now, handle).is_some() {
+            self.stats.responses_received += 1;
+            self.events.push_back(Event::ResponseReceived {
+                handle,
+                from,
+                response,
+            });
+        }
+    }
+
+    fn fail(&mut self, now: Instant, handle: RequestHandle, reason: RequestFailure) {
+        if let Some(req) = self.finish_request(now, handle) {
+            self.events.push_back(Event::RequestFailed {
+                handle,
+                peer: req.peer,
+                reason,
+            });
+        }
+    }
+
+    fn handle_ack(&mut self, now: Instant, from: A, packet: Packet) {
+        let mid = packet.header.message_id;
+        match self.by_mid.get(&(from.clone(), mid)).copied() {
+            Some(MidOwner::Request(handle)) => self.ack_request(now, from, handle, packet),
+            Some(MidOwner::Separate(id)) => self.ack_separate(id),
+            None => self.drop_datagram(from, DropReason::UnmatchedAck),
+        }
+    }
+
+    fn ack_request(&mut self, now: Instant, from: A, handle: RequestHandle, packet: Packet) {
+        let response_timeout = self.config.response_timeout;
+        let Some(req) = self.requests.get_mut(&handle) else {
+            return self.drop_datagram(from, DropReason::UnmatchedAck);
+        };
+        if req.reliability != Reliability::Confirmable {
+            return self.drop_datagram(from, DropReason::UnmatchedAck);
+        }
+        if packet.header.code != MessageClass::Empty {
+            if packet.get_token() != req.token.as_slice() {
+                return self.drop_datagram(from, DropReason::TokenMismatch);
+            }
+            return self.complete(now, handle, from, packet);
+        }
+        let OutState::AwaitAck(backoff) = req.state else {
+            // A duplicate empty ACK.
+            self.stats.duplicates += 1;
+            return;
+        };
+        let deadline = now + response_timeout;
+        req.state = OutState::AwaitResponse { deadline };
+        let peer = req.peer.clone();
+        self.timers.remove(&(backoff.next, Timer::Request(handle)));
+        self.timers.insert((deadline, Timer::Request(handle)));
+        self.deactivate(&peer);
+        self.pump(now, &peer);
+    }
+
+    fn handle_reset(&mut self, now: Instant, from: A, mid: u16) {
+        self.stats.resets_received += 1;
+        match self.by_mid.get(&(from.clone(), mid)).copied() {
+            Some(MidOwner::Request(handle)) => self.fail(now, handle, RequestFailure::Reset),
+            Some(MidOwner::Separate(id)) => self.reset_separate(id),
+            None => self.drop_datagram(from, DropReason::UnmatchedReset),
+        }
+    }
+
+    /// A separate response (CON or NON carrying a response code).
+    fn handle_response(&mut self, now: Instant, from: A, packet: Packet) {
+        let mid = packet.header.message_id;
+        let confirmable = packet.header.get_type() == MessageType::Confirmable;
+        if self.handle_duplicate(&from, mid, confirmable) {
+            return;
+        }
+        if !self.has_dedup_room() {
+            return self.drop_datagram(from, DropReason::DedupCacheFull);
+        }
+        let token = Token::from_slice(packet.get_token());
+        let handle = self
+            .by_token
+            .get(&(from.clone(), token))
+            .copied()
+            .filter(|h| {
+                self.requests
+                    .get(h)
+                    .is_some_and(|r| !matches!(r.state, OutState::Queued))
+            });
+        let reply = match (handle.is_some(), confirmable) {
+            (true, true) => Some(message::empty_message(MessageType::Acknowledgement, mid)),
+            (false, true) => {
+                self.stats.resets_sent += 1;
+                Some(message::empty_message(MessageType::Reset, mid))
+            }
+            (_, false) => None,
+        };
+        self.remember(now, &from, mid, confirmable, reply.clone(), None);
+        if let Some(reply) = reply {
+            self.push_transmit(from.clone(), reply);
+        }
+        match handle {
+            Some(handle) => self.complete(now, handle, from, packet),
+            None => self.drop_datagram(from, DropReason::UnmatchedResponse),
+        }
+    }
+
+    fn request_timer(&mut self, now: Instant, at: Instant, handle: RequestHandle) {
+        let max_retransmit = self.config.params.max_retransmit;
+        let Some(req) = self.requests.get_mut(&handle) else {
+            return;
+        };
+        match &mut req.state {
+            OutState::Queued => {}
+            OutState::AwaitAck(backoff) => match backoff.on_timeout(at, max_retransmit) {
+                Some(next) => {
+                    let (peer, bytes) = (req.peer.clone(), req.bytes.clone());
+                    self.timers.insert((next, Timer::Request(handle)));
+                    self.stats.retransmissions += 1;
+                    self.push_transmit(peer, bytes);
+                }
+                None => {
+                    let transmissions = backoff.retransmits + 1;
+                    self.stats.gave_up += 1;
+                    self.fail(now, handle, RequestFailure::GaveUp { transmissions });
+                }
+            },
+            OutState::AwaitResponse { .. } => {
+                self.stats.response_timeouts += 1;
+                self.fail(now, handle, RequestFailure::ResponseTimeout);
+            }
+        }
+    }
+}

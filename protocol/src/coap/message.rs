@@ -1,0 +1,222 @@
+//! Framing: decoding untrusted datagrams into [`Packet`]s with typed errors, and the few
+//! messages the endpoint builds itself (empty ACK, RST).
+
+use coap_lite::{
+    MessageClass, MessageType, Packet, RequestType, ResponseType, error::MessageError,
+};
+
+use super::SendError;
+
+/// Why a datagram could not be parsed as a CoAP message (RFC 7252 section 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FormatError {
+    /// Shorter than the 4-byte header.
+    #[error("shorter than the CoAP header")]
+    Truncated,
+    /// Token length above 8, or longer than the datagram.
+    #[error("invalid token length")]
+    TokenLength,
+    /// Option delta 15 or an option number beyond 65535.
+    #[error("invalid option delta")]
+    OptionDelta,
+    /// Option length 15 or an option running past the end of the datagram.
+    #[error("invalid option length")]
+    OptionLength,
+    /// A payload marker followed by no payload.
+    #[error("payload marker without payload")]
+    EmptyPayload,
+    /// An Empty (0.00) message with a token, options or payload.
+    #[error("empty message with content")]
+    NonEmptyEmpty,
+    /// A code from a reserved class (1, 6, 7), or a method or response code that `coap-lite`
+    /// does not know (treated alike).
+    #[error("reserved code {0:#04x}")]
+    ReservedCode(u8),
+    /// A message type and code that do not go together (ACK carrying a request, RST that
+    /// is not empty, empty NON).
+    #[error("message type does not fit its code")]
+    TypeCodeMismatch,
+}
+
+/// Why [`Endpoint::handle_datagram`](super::Endpoint::handle_datagram) dropped a datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// Not a CoAP message.
+    #[error("malformed: {0}")]
+    Malformed(FormatError),
+    /// A version other than 1 (silently ignored, RFC 7252 section 3).
+    #[error("unknown CoAP version")]
+    UnknownVersion,
+    /// Longer than [`EndpointConfig::max_message_size`](super::EndpointConfig).
+    #[error("longer than the configured maximum message size")]
+    TooLarge,
+    /// An ACK that matches no CON message in flight (often a late duplicate).
+    #[error("ACK matches no message in flight")]
+    UnmatchedAck,
+    /// An RST that matches no message in flight.
+    #[error("RST matches no message in flight")]
+    UnmatchedReset,
+    /// A response whose token matches no outstanding request to that peer.
+    #[error("response matches no outstanding request")]
+    UnmatchedResponse,
+    /// A piggybacked response whose token differs from the request's.
+    #[error("piggybacked response with the wrong token")]
+    TokenMismatch,
+    /// The duplicate-detection cache is full of live entries.
+    #[error("duplicate-detection cache full")]
+    DedupCacheFull,
+    /// Too many received requests await an answer from the application.
+    #[error("too many pending requests")]
+    TooManyPending,
+}
+
+impl DropReason {
+    /// Whether the datagram did not parse at all (as opposed to a well-formed message that
+    /// did not fit the endpoint's state).
+    pub fn is_malformed(self) -> bool {
+        matches!(
+            self,
+            DropReason::Malformed(_) | DropReason::UnknownVersion | DropReason::TooLarge
+        )
+    }
+}
+
+/// A token as a small copyable key (at most 8 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) struct Token {
+    len: u8,
+    bytes: [u8; 8],
+}
+
+impl Token {
+    /// The first 8 bytes of `slice` (decoded tokens are never longer).
+    pub(super) fn from_slice(slice: &[u8]) -> Self {
+        let len = slice.len().min(8);
+        let mut bytes = [0u8; 8];
+        bytes[..len].copy_from_slice(&slice[..len]);
+        Self {
+            len: len as u8,
+            bytes,
+        }
+    }
+
+    pub(super) fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// Reads the 4-byte header of a datagram that may not parse further: (version, type, MID).
+pub(super) fn peek_header(bytes: &[u8]) -> Option<(u8, MessageType, u16)> {
+    let [first, _code, hi, lo, ..] = *bytes else {
+        return None;
+    };
+    let mtype = match (first >> 4) & 0b11 {
+        0 => MessageType::Confirmable,
+        1 => MessageType::NonConfirmable,
+        2 => MessageType::Acknowledgement,
+        _ => MessageType::Reset,
+    };
+    Some((first >> 6, mtype, u16::from_be_bytes([hi, lo])))
+}
+
+/// Decodes an untrusted datagram. Never panics.
+pub(super) fn decode(bytes: &[u8], max_size: usize) -> Result<Packet, DropReason> {
+    if bytes.len() > max_size {
+        return Err(DropReason::TooLarge);
+    }
+    let packet = Packet::from_bytes(bytes).map_err(|e| {
+        DropReason::Malformed(match e {
+            MessageError::InvalidHeader | MessageError::InvalidPacketLength => {
+                FormatError::Truncated
+            }
+            MessageError::InvalidTokenLength => FormatError::TokenLength,
+            MessageError::InvalidOptionDelta => FormatError::OptionDelta,
+            MessageError::InvalidOptionLength => FormatError::OptionLength,
+        })
+    })?;
+    if packet.header.get_version() != 1 {
+        return Err(DropReason::UnknownVersion);
+    }
+    // coap-lite accepts a trailing payload marker with no payload; RFC 7252 section 3 makes
+    // it a format error. Option and header encodings are canonical, so re-encoding yields
+    // one byte less exactly when the marker was there.
+    if packet.payload.is_empty()
+        && bytes.last() == Some(&0xFF)
+        && packet
+            .to_bytes_unlimited()
+            .is_ok_and(|re| re.len() + 1 == bytes.len())
+    {
+        return Err(DropReason::Malformed(FormatError::EmptyPayload));
+    }
+    let mtype = packet.header.get_type();
+    match packet.header.code {
+        MessageClass::Reserved(code) => {
+            return Err(DropReason::Malformed(FormatError::ReservedCode(code)));
+        }
+        MessageClass::Request(RequestType::UnKnown)
+        | MessageClass::Response(ResponseType::UnKnown) => {
+            return Err(DropReason::Malformed(FormatError::ReservedCode(0xFF)));
+        }
+        MessageClass::Empty => {
+            if !packet.get_token().is_empty()
+                || packet.options().any(|(_, values)| !values.is_empty())
+                || !packet.payload.is_empty()
+            {
+                return Err(DropReason::Malformed(FormatError::NonEmptyEmpty));
+            }
+            if mtype == MessageType::NonConfirmable {
+                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
+            }
+        }
+        MessageClass::Request(_) => {
+            if matches!(mtype, MessageType::Acknowledgement | MessageType::Reset) {
+                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
+            }
+        }
+        MessageClass::Response(_) => {
+            if mtype == MessageType::Reset {
+                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
+            }
+        }
+    }
+    Ok(packet)
+}
+
+/// An Empty message (ACK or RST) for `mid`: 4 bytes, no token.
+pub(super) fn empty_message(mtype: MessageType, mid: u16) -> Vec<u8> {
+    let type_bits: u8 = match mtype {
+        MessageType::Confirmable => 0,
+        MessageType::NonConfirmable => 1,
+        MessageType::Acknowledgement => 2,
+        MessageType::Reset => 3,
+    };
+    let [hi, lo] = mid.to_be_bytes();
+    vec![0x40 | (type_bits << 4), 0x00, hi, lo]
+}
+
+/// Encodes a packet built by the application, after the endpoint set type, MID and token.
+pub(super) fn encode(packet: &mut Packet, max_size: usize) -> Result<Vec<u8>, SendError> {
+    packet.header.set_version(1);
+    packet
+        .to_bytes_with_limit(max_size)
+        .map_err(|_| SendError::TooLarge { max: max_size })
+}
+
+/// Overwrites the message ID of an encoded message (bytes 2 and 3 of the header).
+pub(super) fn patch_mid(bytes: &mut [u8], mid: u16) {
+    if let Some(field) = bytes.get_mut(2..4) {
+        field.copy_from_slice(&mid.to_be_bytes());
+    }
+}
+
+/// Whether `class` is a request method the endpoint can send.
+pub(super) fn is_request(class: MessageClass) -> bool {
+    matches!(class, MessageClass::Request(m) if m != RequestType::UnKnown)
+}
+
+/// Whether `class` is a response code the endpoint can send.
+pub(super) fn is_response(class: MessageClass) -> bool {
+    matches!(class, MessageClass::Response(c) if c != ResponseType::UnKnown)
+}

@@ -1,0 +1,511 @@
+//! Unit tests of the CoAP endpoint internals and transmission parameters. End-to-end tests
+//! over a simulated wire are in `protocol/tests/coap_endpoint.rs`, block-wise helper tests
+//! in `protocol/tests/coap_blockwise.rs`.
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+use super::*;
+use crate::time::{Duration, Instant};
+
+const PEER: u8 = 1;
+const OTHER: u8 = 2;
+
+fn t0() -> Instant {
+    Instant::from_unix_secs(1_000)
+}
+
+fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+fn get() -> Packet {
+    let mut p = Packet::new();
+    p.header.code = MessageClass::Request(RequestType::Get);
+    p.add_option(CoapOption::UriPath, b"x".to_vec());
+    p
+}
+
+fn content(payload: &[u8]) -> Packet {
+    let mut p = Packet::new();
+    p.header.code = MessageClass::Response(ResponseType::Content);
+    p.payload = payload.to_vec();
+    p
+}
+
+/// An encoded CON (or NON) GET with the given message ID and token.
+fn raw_request(mid: u16, confirmable: bool) -> Vec<u8> {
+    let mut p = get();
+    p.header.message_id = mid;
+    p.header.set_type(if confirmable {
+        MessageType::Confirmable
+    } else {
+        MessageType::NonConfirmable
+    });
+    p.set_token(vec![0xAB, mid as u8]);
+    p.to_bytes().expect("encodes")
+}
+
+fn drain<A: Clone + Ord + std::fmt::Debug>(
+    ep: &mut Endpoint<A>,
+) -> (Vec<Transmit<A>>, Vec<Event<A>>) {
+    (
+        std::iter::from_fn(|| ep.poll_transmit()).collect(),
+        std::iter::from_fn(|| ep.poll_event()).collect(),
+    )
+}
+
+fn received_ids(events: &[Event<u8>]) -> Vec<IncomingId> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::RequestReceived { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn default_parameters_match_rfc_7252() {
+    let p = TransmissionParams::default();
+    assert_eq!(p.max_initial_timeout(), Duration::from_secs(3));
+    assert_eq!(p.max_transmit_span(), Duration::from_secs(45));
+    assert_eq!(p.max_transmit_wait(), Duration::from_secs(93));
+    assert_eq!(p.exchange_lifetime(), Duration::from_secs(247));
+    assert_eq!(p.non_lifetime(), Duration::from_secs(145));
+    assert_eq!(
+        EndpointConfig::default().response_timeout,
+        Duration::from_secs(247)
+    );
+}
+
+/// An RNG that always returns the same word, to hit the ends of the range.
+struct Constant(u64);
+
+impl rand_core::TryRng for Constant {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.0 as u32)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.0)
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        dst.fill(self.0 as u8);
+        Ok(())
+    }
+}
+
+#[test]
+fn initial_timeout_spans_ack_timeout_to_its_random_factor() {
+    let p = TransmissionParams::default();
+    assert_eq!(
+        p.draw_initial_timeout(&mut Constant(0)),
+        Duration::from_secs(2)
+    );
+    assert_eq!(
+        p.draw_initial_timeout(&mut Constant(u64::MAX)),
+        Duration::from_secs(3)
+    );
+    assert_eq!(
+        p.draw_initial_timeout(&mut Constant(1 << 63)),
+        Duration::from_micros(2_500_000)
+    );
+    let mut r = rng(1);
+    for _ in 0..1000 {
+        let t = p.draw_initial_timeout(&mut r);
+        assert!(t >= Duration::from_secs(2) && t <= Duration::from_secs(3));
+    }
+}
+
+#[test]
+fn token_and_initial_timeout_come_from_the_injected_rng_in_order() {
+    let mut r = rng(7);
+    let mut ep = Endpoint::new(EndpointConfig::default(), &mut r);
+    let mut replay = r.clone();
+    ep.send_request(t0(), &mut r, PEER, get(), Reliability::Confirmable)
+        .expect("send");
+    let mut token = [0u8; 4];
+    replay.fill_bytes(&mut token);
+    let timeout = TransmissionParams::default().draw_initial_timeout(&mut replay);
+    let sent = ep.poll_transmit().expect("transmit");
+    let packet = Packet::from_bytes(&sent.contents).expect("decodes");
+    assert_eq!(packet.get_token(), token);
+    assert_eq!(ep.poll_timeout(), Some(t0() + timeout));
+}
+
+#[test]
+fn message_ids_count_up_from_a_random_start() {
+    let mut r = rng(3);
+    let mut ep = Endpoint::new(EndpointConfig::default(), &mut r);
+    let mut mids = Vec::new();
+    for peer in 0..3u8 {
+        ep.send_request(t0(), &mut r, peer, get(), Reliability::NonConfirmable)
+            .expect("send");
+        let t = ep.poll_transmit().expect("sent");
+        mids.push(
+            Packet::from_bytes(&t.contents)
+                .expect("decodes")
+                .header
+                .message_id,
+        );
+    }
+    assert_eq!(mids[1], mids[0].wrapping_add(1));
+    assert_eq!(mids[2], mids[0].wrapping_add(2));
+    let mut r2 = rng(4);
+    let mut other = Endpoint::new(EndpointConfig::default(), &mut r2);
+    other
+        .send_request(t0(), &mut r2, 0u8, get(), Reliability::NonConfirmable)
+        .expect("send");
+    let t = other.poll_transmit().expect("sent");
+    let first = Packet::from_bytes(&t.contents)
+        .expect("decodes")
+        .header
+        .message_id;
+    assert_ne!(first, mids[0], "start drawn from the RNG");
+}
+
+#[test]
+fn api_misuse_is_a_typed_error() {
+    let mut r = rng(5);
+    let config = EndpointConfig {
+        max_outstanding_requests: 2,
+        ..EndpointConfig::default()
+    };
+    let mut ep = Endpoint::new(config, &mut r);
+    assert_eq!(
+        ep.send_request(t0(), &mut r, PEER, content(b""), Reliability::Confirmable),
+        Err(SendError::NotARequest)
+    );
+    let mut big = get();
+    big.payload = vec![0; 2000];
+    assert_eq!(
+        ep.send_request(t0(), &mut r, PEER, big, Reliability::Confirmable),
+        Err(SendError::TooLarge { max: 1152 })
+    );
+    for _ in 0..2 {
+        ep.send_request(t0(), &mut r, PEER, get(), Reliability::Confirmable)
+            .expect("send");
+    }
+    assert_eq!(
+        ep.send_request(t0(), &mut r, PEER, get(), Reliability::Confirmable),
+        Err(SendError::TooManyOutstanding)
+    );
+    assert_eq!(
+        ep.respond(t0(), &mut r, IncomingId(99), content(b"")),
+        Err(SendError::UnknownRequest)
+    );
+    assert_eq!(
+        ep.acknowledge(t0(), IncomingId(99)),
+        Err(SendError::UnknownRequest)
+    );
+
+    let mut ep = Endpoint::new(
+        EndpointConfig {
+            token_len: 0,
+            ..EndpointConfig::default()
+        },
+        &mut r,
+    );
+    ep.send_request(t0(), &mut r, PEER, get(), Reliability::Confirmable)
+        .expect("send");
+    assert_eq!(
+        ep.send_request(t0(), &mut r, PEER, get(), Reliability::Confirmable),
+        Err(SendError::TokensExhausted)
+    );
+    ep.send_request(t0(), &mut r, OTHER, get(), Reliability::Confirmable)
+        .expect("an empty token is free with another peer");
+}
+
+#[test]
+fn respond_rejects_a_request_code_and_keeps_the_request() {
+    let mut r = rng(6);
+    let mut ep = Endpoint::new(EndpointConfig::default(), &mut r);
+    ep.handle_datagram(t0(), PEER, &raw_request(10, true));
+    let (_, events) = drain(&mut ep);
+    let id = received_ids(&events)[0];
+    assert_eq!(
+        ep.respond(t0(), &mut r, id, get()),
+        Err(SendError::NotAResponse)
+    );
+    let mut huge = content(&[0; 1200]);
+    assert_eq!(
+        ep.respond(t0(), &mut r, id, huge.clone()),
+        Err(SendError::TooLarge { max: 1152 })
+    );
+    huge.payload.truncate(100);
+    ep.respond(t0(), &mut r, id, huge)
+        .expect("still answerable");
+}
+
+#[test]
+fn reset_and_wrong_token_ack_of_a_request() {
+    let mut r = rng(8);
+    let mut ep = Endpoint::new(EndpointConfig::default(), &mut r);
+    let handle = ep
+        .send_request(t0(), &mut r, PEER, get(), Reliability::Confirmable)
+        .expect("send");
+    let sent = Packet::from_bytes(&ep.poll_transmit().expect("sent").contents).expect("decodes");
+    let mid = sent.header.message_id;
+
+    let mut wrong = content(b"spoofed");
+    wrong.header.set_type(MessageType::Acknowledgement);
+    wrong.header.message_id = mid;
+    wrong.set_token(vec![0; 4]);
+    ep.handle_datagram(t0(), PEER, &wrong.to_bytes().expect("encodes"));
+    // From another peer, the right MID does not match either.
+    ep.handle_datagram(
+        t0(),
+        OTHER,
+        &message::empty_message(MessageType::Reset, mid),
+    );
+    let (_, events) = drain(&mut ep);
+    assert_eq!(
+        events,
+        vec![
+            Event::DatagramDropped {
+                from: PEER,
+                reason: DropReason::TokenMismatch
+            },
+            Event::DatagramDropped {
+                from: OTHER,
+                reason: DropReason::UnmatchedReset
+            },
+        ]
+    );
+    ep.handle_datagram(t0(), PEER, &message::empty_message(MessageType::Reset, mid));
+    let (_, events) = drain(&mut ep);
+    assert_eq!(
+        events,
+        vec![Event::RequestFailed {
+            handle,
+            peer: PEER,
+            reason: RequestFailure::Reset
+        }]
+    );
+    assert_eq!(ep.poll_timeout(), None);
+    assert!(ep.by_mid.is_empty());
+}
+
+#[test]
+fn duplicates_are_remembered_for_exchange_lifetime_only() {
+    let mut r = rng(9);
+    let mut ep = Endpoint::new(EndpointConfig::default(), &mut r);
+    let bytes = raw_request(77, true);
+    ep.handle_datagram(t0(), PEER, &bytes);
+    let (_, events) = drain(&mut ep);
+    let id = received_ids(&events)[0];
+    ep.respond(t0(), &mut r, id, content(b"1"))
+        .expect("respond");
+    let (first, _) = drain(&mut ep);
+
+    let lifetime = TransmissionParams::default().exchange_lifetime();
+    let just_before = Instant::from_micros((t0() + lifetime).as_micros() - 1);
+    ep.handle_datagram(just_before, PEER, &bytes);
+    let (again, events) = drain(&mut ep);
+    assert_eq!(again, first, "cached piggybacked response re-sent");
+    assert!(events.is_empty());
+
+    ep.handle_datagram(t0() + lifetime, PEER, &bytes);
+    let (_, events) = drain(&mut ep);
+    assert_eq!(
+        received_ids(&events).len(),
+        1,
+        "a new exchange after EXCHANGE_LIFETIME"
+    );
+    assert_eq!(ep.dedup.len(), 1);
+}
+
+#[test]
+fn duplicate_of_an_unanswered_con_gets_an_empty_ack() {
+    let mut r = rng(10);
+    let config = EndpointConfig {
+        empty_ack_delay: None,
+        ..EndpointConfig::default()
+    };
+    let mut ep = Endpoint::new(config, &mut r);
+    let bytes = raw_request(5, true);
+    ep.handle_datagram(t0(), PEER, &bytes);
+    let (sent, events) = drain(&mut ep);
+    assert!(sent.is_empty());
+    assert_eq!(ep.poll_timeout(), None, "no automatic empty ACK configured");
+    let id = received_ids(&events)[0];
+    for _ in 0..2 {
+        ep.handle_datagram(t0() + Duration::from_secs(2), PEER, &bytes);
+        let (sent, events) = drain(&mut ep);
+        assert_eq!(
+            sent[0].contents,
+            message::empty_message(MessageType::Acknowledgement, 5)
+        );
+        assert!(events.is_empty());
+    }
+    ep.respond(t0() + Duration::from_secs(3), &mut r, id, content(b"late"))
+        .expect("respond");
+    let (sent, _) = drain(&mut ep);
+    let p = Packet::from_bytes(&sent[0].contents).expect("decodes");
+    assert_eq!(
+        p.header.get_type(),
+        MessageType::Confirmable,
+        "separate response"
+    );
+    assert_eq!(p.get_token(), [0xAB, 5]);
+}
+
+#[test]
+fn caps_drop_new_requests_without_poisoning_the_dedup_cache() {
+    let mut r = rng(11);
+    let config = EndpointConfig {
+        max_pending_requests: 1,
+        ..EndpointConfig::default()
+    };
+    let mut ep = Endpoint::new(config, &mut r);
+    ep.handle_datagram(t0(), PEER, &raw_request(1, true));
+    ep.handle_datagram(t0(), PEER, &raw_request(2, true));
+    let (_, events) = drain(&mut ep);
+    let ids = received_ids(&events);
+    assert_eq!(ids.len(), 1);
+    assert!(events.contains(&Event::DatagramDropped {
+        from: PEER,
+        reason: DropReason::TooManyPending
+    }));
+    ep.respond(t0(), &mut r, ids[0], content(b""))
+        .expect("respond");
+    // The retransmission of the dropped request is new, not a duplicate.
+    ep.handle_datagram(t0() + Duration::from_secs(2), PEER, &raw_request(2, true));
+    let (_, events) = drain(&mut ep);
+    assert_eq!(received_ids(&events).len(), 1);
+
+    let config = EndpointConfig {
+        max_dedup_entries: 2,
+        ..EndpointConfig::default()
+    };
+    let mut ep = Endpoint::new(config, &mut r);
+    for mid in 0..3 {
+        ep.handle_datagram(t0(), PEER, &raw_request(mid, false));
+    }
+    let (_, events) = drain(&mut ep);
+    assert_eq!(received_ids(&events).len(), 2);
+    assert_eq!(ep.stats().dropped, 1);
+    assert_eq!(ep.dedup.len(), 2);
+    // Entries expire (NON_LIFETIME) and make room again.
+    let later = t0() + TransmissionParams::default().non_lifetime();
+    ep.handle_datagram(later, PEER, &raw_request(2, false));
+    let (_, events) = drain(&mut ep);
+    assert_eq!(received_ids(&events).len(), 1);
+    assert!(
+        ep.incoming.len() <= 1,
+        "unanswered requests expire with their entry"
+    );
+}
+
+#[test]
+fn state_stays_bounded_under_load() {
+    let mut r = rng(12);
+    let mut ep = Endpoint::new(EndpointConfig::default(), &mut r);
+    let mut now = t0();
+    for round in 0..20_000u32 {
+        now += Duration::from_millis(50);
+        ep.handle_datagram(now, PEER, &raw_request(round as u16, round % 2 == 0));
+        let (_, events) = drain(&mut ep);
+        for id in received_ids(&events) {
+            ep.respond(now, &mut r, id, content(b"ok"))
+                .expect("respond");
+        }
+        ep.handle_timeout(now);
+        drain(&mut ep);
+    }
+    // 1000 s of traffic at 20 requests/s; entries live at most 247 s.
+    assert!(
+        ep.dedup.len() <= 247 * 20 / 2 + 145 * 20 / 2 + 2,
+        "{}",
+        ep.dedup.len()
+    );
+    assert_eq!(ep.dedup.len(), ep.dedup_expiry.len());
+    assert!(ep.incoming.is_empty() && ep.timers.is_empty());
+}
+
+#[test]
+fn ping_is_answered_with_reset_and_odd_messages_are_dropped() {
+    let mut r = rng(13);
+    let mut ep = Endpoint::<u8>::new(EndpointConfig::default(), &mut r);
+    ep.handle_datagram(
+        t0(),
+        PEER,
+        &message::empty_message(MessageType::Confirmable, 9),
+    );
+    // An empty ACK and a response nobody asked for.
+    ep.handle_datagram(
+        t0(),
+        PEER,
+        &message::empty_message(MessageType::Acknowledgement, 9),
+    );
+    let mut stray = content(b"?");
+    stray.header.set_type(MessageType::NonConfirmable);
+    stray.set_token(vec![1, 2, 3, 4]);
+    ep.handle_datagram(t0(), PEER, &stray.to_bytes().expect("encodes"));
+    // A request in an ACK, and an Empty message with a token.
+    let mut bad = get();
+    bad.header.set_type(MessageType::Acknowledgement);
+    ep.handle_datagram(t0(), PEER, &bad.to_bytes().expect("encodes"));
+    ep.handle_datagram(t0(), PEER, &[0x61, 0x00, 0, 1, 0xAA]);
+    let (sent, events) = drain(&mut ep);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].contents,
+        message::empty_message(MessageType::Reset, 9)
+    );
+    let reasons: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::DatagramDropped { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            DropReason::UnmatchedAck,
+            DropReason::UnmatchedResponse,
+            DropReason::Malformed(FormatError::TypeCodeMismatch),
+            DropReason::Malformed(FormatError::NonEmptyEmpty),
+        ]
+    );
+    let s = *ep.stats();
+    assert_eq!((s.malformed, s.dropped, s.resets_sent), (2, 2, 1));
+}
+
+#[test]
+fn nstart_counts_a_con_until_its_ack_and_a_non_until_its_response() {
+    let mut r = rng(14);
+    let mut ep = Endpoint::new(EndpointConfig::default(), &mut r);
+    let a = ep
+        .send_request(t0(), &mut r, PEER, get(), Reliability::Confirmable)
+        .expect("send");
+    ep.send_request(t0(), &mut r, PEER, get(), Reliability::NonConfirmable)
+        .expect("send");
+    ep.send_request(t0(), &mut r, OTHER, get(), Reliability::Confirmable)
+        .expect("send");
+    let (sent, _) = drain(&mut ep);
+    let to: Vec<u8> = sent.iter().map(|t| t.destination).collect();
+    assert_eq!(to, vec![PEER, OTHER], "the second request to PEER waits");
+    let mid = Packet::from_bytes(&sent[0].contents)
+        .expect("decodes")
+        .header
+        .message_id;
+    ep.handle_datagram(
+        t0(),
+        PEER,
+        &message::empty_message(MessageType::Acknowledgement, mid),
+    );
+    let (sent, _) = drain(&mut ep);
+    assert_eq!(sent.len(), 1, "the empty ACK frees the slot");
+    assert_eq!(
+        Packet::from_bytes(&sent[0].contents)
+            .expect("decodes")
+            .header
+            .get_type(),
+        MessageType::NonConfirmable
+    );
+    assert!(ep.cancel(t0(), a));
+    assert!(!ep.cancel(t0(), a));
+}
