@@ -88,6 +88,12 @@ fn block2_transfer_of_10000_bytes_reassembles_exactly() {
         assert_eq!(got.as_deref(), Ok(&body[..]), "block size {szx_bytes}");
         assert_eq!(count_requests_received(&net.events_of(SERVER)), blocks);
         assert!(net.client().ep.stats().retransmissions > 0);
+        if szx_bytes == 1024 {
+            // GET /fw/image + Block2 0/0/1024: header 4, token 4, Uri-Path (1 + 2, 1 + 5),
+            // Block2 (1 + 1) = 19 bytes. 2.05 + Block2 0/1/1024 (2 + 1) + Size2 10000
+            // (1 + 2) + marker + 1024 bytes of payload = 1039 bytes.
+            assert_eq!((net.log[0].bytes.len(), net.log[1].bytes.len()), (19, 1039));
+        }
     }
 }
 
