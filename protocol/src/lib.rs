@@ -15,6 +15,7 @@
 //! Every decoder in this crate takes untrusted bytes and returns a typed error; none panics.
 #![forbid(unsafe_code)]
 
+pub mod ace;
 pub mod approval;
 pub mod author;
 pub mod cbor;
