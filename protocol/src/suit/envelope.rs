@@ -121,6 +121,16 @@ impl Envelope {
             .map(|item| {
                 let bytes = cbor::bytes(item, "SUIT_Authentication_Block")?.to_vec();
                 let sign1 = cose::decode_sign1(&bytes)?;
+                // One approved update must have one encoding: refuse a signature whose
+                // bytes are not what its structure encodes to (e.g. `undefined` written for
+                // the nil payload, which CBOR decoders read as nil).
+                if cose::encode_sign1(sign1.clone())? != bytes {
+                    return Err(CborError::Shape {
+                        what: "COSE_Sign1 in the authentication wrapper",
+                        expected: "its canonical encoding (tag 18, nil payload)",
+                    }
+                    .into());
+                }
                 Ok(EnvelopeSignature { bytes, sign1 })
             })
             .collect::<Result<Vec<_>, EnvelopeError>>()?;
