@@ -23,6 +23,7 @@ pub mod coap;
 pub mod cose;
 pub mod credential;
 pub mod encrypt0;
+pub mod exchange;
 pub mod ids;
 pub mod keys;
 pub mod oscore;

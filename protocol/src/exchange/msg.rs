@@ -1,0 +1,64 @@
+//! Small helpers to build and read CoAP messages (coap-lite `Packet`).
+
+use coap_lite::{CoapOption, MessageClass, Packet, RequestType, ResponseType};
+
+use crate::coap::{BlockOption, BlockValue};
+
+/// A request with `method`, the Uri-Path segments of `path` and `payload`.
+pub(crate) fn request(method: RequestType, path: &str, payload: Vec<u8>) -> Packet {
+    let mut p = Packet::new();
+    p.header.code = MessageClass::Request(method);
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        p.add_option(CoapOption::UriPath, seg.as_bytes().to_vec());
+    }
+    p.payload = payload;
+    p
+}
+
+/// A response with `code` and `payload` (header type and ids are the endpoint's business).
+pub(crate) fn response(code: ResponseType, payload: Vec<u8>) -> Packet {
+    let mut p = Packet::new();
+    p.header.code = MessageClass::Response(code);
+    p.payload = payload;
+    p
+}
+
+/// The Uri-Path of a request joined by `/`; `None` when a segment is not UTF-8.
+pub(crate) fn path(p: &Packet) -> Option<String> {
+    let mut out = String::new();
+    if let Some(segments) = p.get_option(CoapOption::UriPath) {
+        for (i, seg) in segments.iter().enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            out.push_str(std::str::from_utf8(seg).ok()?);
+        }
+    }
+    Some(out)
+}
+
+/// The request method, if the packet is a request.
+pub(crate) fn method(p: &Packet) -> Option<RequestType> {
+    match p.header.code {
+        MessageClass::Request(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// The response code, if the packet is a response.
+pub(crate) fn code(p: &Packet) -> Option<ResponseType> {
+    match p.header.code {
+        MessageClass::Response(c) => Some(c),
+        _ => None,
+    }
+}
+
+/// Whether the packet carries an OSCORE option.
+pub(crate) fn is_oscore(p: &Packet) -> bool {
+    p.get_option(CoapOption::Oscore).is_some()
+}
+
+/// The Block1 or Block2 option; a malformed one reads as an error string.
+pub(crate) fn block(p: &Packet, which: BlockOption) -> Result<Option<BlockValue>, String> {
+    BlockValue::read(p, which).map_err(|e| e.to_string())
+}

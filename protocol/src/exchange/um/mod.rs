@@ -1,0 +1,314 @@
+//! The operator's Update Manager: one session per device, each walking the exchange of
+//! the module documentation (token, authz-info, envelope, key, payload, install, status),
+//! with re-keying after a device reboot and restarts when a device lost its update state.
+
+mod session;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use coap_lite::Packet;
+use rand_core::CryptoRng;
+
+use super::wire::Delivery;
+use super::{Addr, CryptoWork, Node};
+use crate::coap::{
+    BlockSize, Endpoint, EndpointConfig, Event, Reliability, RequestHandle, Stats, Transmit,
+};
+use crate::cose::Cek;
+use crate::ids::UpdateType;
+use crate::oscore::{RequestBinding, SecurityContext};
+use crate::time::{Duration, Instant};
+
+use session::{Session, Step};
+
+/// The UM's configuration.
+#[derive(Debug, Clone)]
+pub struct UmConfig {
+    /// The Authorization Server.
+    pub auth_server: Addr,
+    /// CoAP endpoint configuration.
+    pub coap: EndpointConfig,
+    /// Block size for envelope and payload pushes.
+    pub block_size: BlockSize,
+    /// How often to poll a device's status while it downloads or installs.
+    pub poll_interval: Duration,
+    /// How many requests of one step may fail (no answer) before the session fails.
+    pub max_attempts: u32,
+    /// How often a session may start again from the envelope (device lost its state) or
+    /// re-key (device rebooted) before it fails.
+    pub max_restarts: u32,
+}
+
+impl Default for UmConfig {
+    fn default() -> Self {
+        UmConfig {
+            auth_server: Addr(0),
+            coap: EndpointConfig::default(),
+            block_size: BlockSize::from_bytes(1024)
+                .unwrap_or(BlockSize::from_szx(6).expect("SZX 6 is 1024 bytes")),
+            poll_interval: Duration::from_secs(5),
+            max_attempts: 4,
+            max_restarts: 6,
+        }
+    }
+}
+
+/// One update to carry to one device.
+#[derive(Debug, Clone)]
+pub struct UpdateJob {
+    /// The approved envelope (shared, not copied per device).
+    pub envelope: Arc<[u8]>,
+    /// The update type (decides the token scope asked for).
+    pub update_type: UpdateType,
+    /// The sequence number it installs.
+    pub sequence: u64,
+    /// The CEK the UM unwrapped (absent for an unencrypted payload).
+    pub cek: Option<Cek>,
+    /// How the payload comes.
+    pub delivery: Delivery,
+    /// The payload's path at the distribution point.
+    pub path: String,
+    /// The payload to push (push delivery only).
+    pub payload: Option<Arc<[u8]>>,
+    /// Install at this time (Unix seconds) instead of at once.
+    pub install_at: Option<u64>,
+}
+
+/// How an update of one device ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Installed, self-tested and committed.
+    Committed,
+    /// Installed but rolled back after a failed self-test.
+    RolledBack,
+    /// The device (or the AS) refused it, with this reason code.
+    Rejected(String),
+    /// The session gave up (device unreachable, too many restarts, protocol error).
+    Failed(String),
+}
+
+/// What the UM reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UmEvent {
+    /// A session moved to a new step.
+    Step {
+        /// The device.
+        device: Addr,
+        /// The step's name.
+        step: &'static str,
+    },
+    /// The UM posted its token again to get a fresh context (device rebooted or lost it).
+    Rekeyed {
+        /// The device.
+        device: Addr,
+    },
+    /// A session ended.
+    Finished {
+        /// The device.
+        device: Addr,
+        /// How.
+        outcome: Outcome,
+    },
+    /// Cryptographic work the UM did.
+    Work(CryptoWork),
+}
+
+/// The Update Manager.
+pub struct UpdateManager<R> {
+    config: UmConfig,
+    rng: R,
+    endpoint: Endpoint<Addr>,
+    sessions: BTreeMap<Addr, Session>,
+    pending: BTreeMap<RequestHandle, (Addr, Option<RequestBinding>)>,
+    polls: BTreeSet<(Instant, Addr)>,
+    events: VecDeque<UmEvent>,
+}
+
+impl<R: CryptoRng> UpdateManager<R> {
+    /// A UM with its own random stream.
+    pub fn new(config: UmConfig, mut rng: R) -> Self {
+        UpdateManager {
+            endpoint: Endpoint::new(config.coap.clone(), &mut rng),
+            config,
+            rng,
+            sessions: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            polls: BTreeSet::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Start updating `device` (ACE audience `audience`) with `job`. A session already
+    /// running for the device is replaced.
+    pub fn start(&mut self, now: Instant, device: Addr, audience: &str, job: Arc<UpdateJob>) {
+        self.sessions
+            .insert(device, Session::new(audience.to_string(), job));
+        self.send(now, device);
+    }
+
+    /// Whether a session for `device` is running.
+    pub fn is_active(&self, device: Addr) -> bool {
+        self.sessions.get(&device).is_some_and(|s| !s.is_done())
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<UmEvent> {
+        self.events.pop_front()
+    }
+
+    /// CoAP counters.
+    pub fn stats(&self) -> &Stats {
+        self.endpoint.stats()
+    }
+
+    fn process(&mut self, now: Instant) {
+        while let Some(event) = self.endpoint.poll_event() {
+            match event {
+                Event::ResponseReceived {
+                    handle, response, ..
+                } => {
+                    if let Some((device, binding)) = self.pending.remove(&handle) {
+                        self.on_response(now, device, binding, response);
+                    }
+                }
+                Event::RequestFailed { handle, .. } => {
+                    if let Some((device, _)) = self.pending.remove(&handle) {
+                        self.on_no_answer(now, device);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Send a plain request for `device`'s session.
+    fn send_plain(&mut self, now: Instant, device: Addr, to: Addr, request: Packet) {
+        match self
+            .endpoint
+            .send_request(now, &mut self.rng, to, request, Reliability::Confirmable)
+        {
+            Ok(handle) => {
+                self.pending.insert(handle, (device, None));
+            }
+            Err(e) => self.finish(device, Outcome::Failed(format!("cannot send: {e}"))),
+        }
+    }
+
+    /// Protect `inner` with the session's context and send it.
+    fn send_protected(&mut self, now: Instant, device: Addr, inner: Packet) {
+        let Some(ctx) = self
+            .sessions
+            .get_mut(&device)
+            .and_then(|s| s.context.as_mut())
+        else {
+            self.finish(device, Outcome::Failed("no security context".into()));
+            return;
+        };
+        let protected = ctx.protect_request(&inner);
+        let (outer, binding) = match protected {
+            Ok(ok) => ok,
+            Err(e) => {
+                self.finish(device, Outcome::Failed(format!("OSCORE: {e}")));
+                return;
+            }
+        };
+        self.work(CryptoWork {
+            aes_bytes: inner.payload.len() as u64,
+            ..CryptoWork::default()
+        });
+        match self.endpoint.send_request(
+            now,
+            &mut self.rng,
+            device,
+            outer,
+            Reliability::Confirmable,
+        ) {
+            Ok(handle) => {
+                self.pending.insert(handle, (device, Some(binding)));
+            }
+            Err(e) => self.finish(device, Outcome::Failed(format!("cannot send: {e}"))),
+        }
+    }
+
+    fn work(&mut self, work: CryptoWork) {
+        if !work.is_empty() {
+            self.events.push_back(UmEvent::Work(work));
+        }
+    }
+
+    fn schedule_poll(&mut self, now: Instant, device: Addr) {
+        self.polls.insert((now + self.config.poll_interval, device));
+    }
+
+    fn set_step(&mut self, device: Addr, step: Step) {
+        if let Some(s) = self.sessions.get_mut(&device) {
+            self.events.push_back(UmEvent::Step {
+                device,
+                step: step.name(),
+            });
+            s.step = step;
+            s.attempts = 0;
+        }
+    }
+
+    fn finish(&mut self, device: Addr, outcome: Outcome) {
+        if let Some(s) = self.sessions.get_mut(&device)
+            && !s.is_done()
+        {
+            s.step = Step::Done;
+            self.events.push_back(UmEvent::Finished { device, outcome });
+        }
+    }
+
+    fn derive(&mut self, device: Addr, params: &crate::oscore::ContextParams) -> bool {
+        match SecurityContext::derive(params) {
+            Ok(ctx) => {
+                if let Some(s) = self.sessions.get_mut(&device) {
+                    s.context = Some(ctx);
+                }
+                self.work(CryptoWork {
+                    hkdf: 3,
+                    ..CryptoWork::default()
+                });
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+impl<R: CryptoRng> Node for UpdateManager<R> {
+    fn handle_datagram(&mut self, now: Instant, from: Addr, bytes: &[u8]) {
+        self.endpoint.handle_datagram(now, from, bytes);
+        self.process(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.endpoint.handle_timeout(now);
+        self.process(now);
+        while let Some(&(at, device)) = self.polls.first() {
+            if at > now {
+                break;
+            }
+            self.polls.pop_first();
+            if self.sessions.get(&device).is_some_and(|s| s.step.polls()) {
+                self.send(now, device);
+            }
+        }
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit<Addr>> {
+        self.endpoint.poll_transmit()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let poll = self.polls.first().map(|(t, _)| *t);
+        [self.endpoint.poll_timeout(), poll]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
