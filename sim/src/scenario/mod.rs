@@ -1,0 +1,5 @@
+//! Scenario files: the format ([`model`]), loading with validation, and the JSON Schema.
+
+pub mod model;
+
+pub use model::Scenario;
