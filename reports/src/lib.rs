@@ -1,8 +1,20 @@
 //! # icsim-reports
 //!
-//! The report model of icsim and its renderings (DESIGN.md section 4): `report.json`,
-//! `summary.md`, a self-contained `report.html` and plots (SVG and PNG, via plotters).
-//!
-//! This crate is empty for now: reports arrive with the simulator (issues 4 and 5).
-//! Nothing here pretends to work.
+//! The report model of icsim ([`model`]) and its renderings (DESIGN.md section 4):
+//! `report.json` and `summary.md` (plots and HTML follow with the policy comparison).
 #![forbid(unsafe_code)]
+
+pub mod model;
+mod summary;
+
+pub use model::RunReport;
+pub use summary::render_summary;
+
+/// Serialise a report as pretty JSON with a final newline (deterministic: the model uses
+/// ordered maps and fixed field order).
+pub fn to_json(report: &RunReport) -> String {
+    // Serialising plain data with string keys cannot fail.
+    let mut text = serde_json::to_string_pretty(report).expect("serialising the report model");
+    text.push('\n');
+    text
+}

@@ -256,3 +256,25 @@ pub struct Stats {
     /// Requests delivered to the application.
     pub requests_received: u64,
 }
+
+impl Stats {
+    /// Add `other`'s counts to these (e.g. to keep totals across endpoint restarts).
+    pub fn accumulate(&mut self, other: &Stats) {
+        self.datagrams_sent += other.datagrams_sent;
+        self.bytes_sent += other.bytes_sent;
+        self.datagrams_received += other.datagrams_received;
+        self.bytes_received += other.bytes_received;
+        self.retransmissions += other.retransmissions;
+        self.duplicates += other.duplicates;
+        self.replies_resent += other.replies_resent;
+        self.gave_up += other.gave_up;
+        self.response_timeouts += other.response_timeouts;
+        self.malformed += other.malformed;
+        self.dropped += other.dropped;
+        self.resets_sent += other.resets_sent;
+        self.resets_received += other.resets_received;
+        self.requests_sent += other.requests_sent;
+        self.responses_received += other.responses_received;
+        self.requests_received += other.requests_received;
+    }
+}

@@ -188,7 +188,7 @@ pub fn build(opts: &Options) -> World {
         },
         path: PATH.into(),
         payload: opts.push.then(|| Arc::clone(&payload)),
-        install_at: None,
+        install: icsim_protocol::exchange::InstallTiming::Immediate,
     };
     um.start(now, DEV, opts.audience, Arc::new(job));
     World {

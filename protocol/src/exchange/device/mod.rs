@@ -203,6 +203,7 @@ pub struct Device<R> {
     down: Option<(Instant, Boot)>,
     update: UpdateState,
     events: VecDeque<DeviceEvent>,
+    coap_before: crate::coap::Stats,
 }
 
 impl<R: CryptoRng> Device<R> {
@@ -218,6 +219,7 @@ impl<R: CryptoRng> Device<R> {
             down: None,
             update: UpdateState::Idle,
             events: VecDeque::new(),
+            coap_before: crate::coap::Stats::default(),
         };
         device.boot(now);
         device
@@ -260,9 +262,13 @@ impl<R: CryptoRng> Device<R> {
         }
     }
 
-    /// CoAP counters of the current boot (reset by a reboot).
-    pub fn coap_stats(&self) -> Option<&crate::coap::Stats> {
-        self.running.as_ref().map(|r| r.endpoint.stats())
+    /// CoAP counters over the device's whole life (all boots).
+    pub fn coap_stats(&self) -> crate::coap::Stats {
+        let mut total = self.coap_before;
+        if let Some(r) = &self.running {
+            total.accumulate(r.endpoint.stats());
+        }
+        total
     }
 
     /// Cut the power now: RAM is lost, the device reboots into its active image.
@@ -271,7 +277,8 @@ impl<R: CryptoRng> Device<R> {
     }
 
     fn reset(&mut self, now: Instant, why: Boot) {
-        if self.running.take().is_some() {
+        if let Some(running) = self.running.take() {
+            self.coap_before.accumulate(running.endpoint.stats());
             self.events.push_back(DeviceEvent::ProcessStopped);
         }
         self.update = UpdateState::Idle;

@@ -71,8 +71,50 @@ pub struct UpdateJob {
     pub path: String,
     /// The payload to push (push delivery only).
     pub payload: Option<Arc<[u8]>>,
-    /// Install at this time (Unix seconds) instead of at once.
-    pub install_at: Option<u64>,
+    /// When the device is to install the staged image.
+    pub install: InstallTiming,
+}
+
+/// When a device installs a staged image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallTiming {
+    /// At once.
+    Immediate,
+    /// At this time (Unix seconds), or at once if it has passed.
+    At(u64),
+    /// In a daily window: `start_s` seconds after UTC midnight, lasting `duration_s`. If the
+    /// image is staged inside a window, at once; otherwise at the next window's start.
+    DailyWindow {
+        /// Start, seconds after 00:00 UTC.
+        start_s: u64,
+        /// Length, seconds.
+        duration_s: u64,
+    },
+}
+
+impl InstallTiming {
+    /// The install time to command at `now` (Unix seconds), `None` meaning at once.
+    pub fn at(self, now: u64) -> Option<u64> {
+        match self {
+            InstallTiming::Immediate => None,
+            InstallTiming::At(t) => (t > now).then_some(t),
+            InstallTiming::DailyWindow {
+                start_s,
+                duration_s,
+            } => {
+                let day = 86_400;
+                let today = now - now % day + start_s % day;
+                let open = |s: u64| now >= s && now < s.saturating_add(duration_s);
+                if open(today) || (today >= day && open(today - day)) {
+                    None
+                } else if today > now {
+                    Some(today)
+                } else {
+                    Some(today + day)
+                }
+            }
+        }
+    }
 }
 
 /// How an update of one device ended.
@@ -125,6 +167,7 @@ pub struct UpdateManager<R> {
     pending: BTreeMap<RequestHandle, (Addr, Option<RequestBinding>)>,
     polls: BTreeSet<(Instant, Addr)>,
     events: VecDeque<UmEvent>,
+    oscore_requests: u64,
 }
 
 impl<R: CryptoRng> UpdateManager<R> {
@@ -138,6 +181,7 @@ impl<R: CryptoRng> UpdateManager<R> {
             pending: BTreeMap::new(),
             polls: BTreeSet::new(),
             events: VecDeque::new(),
+            oscore_requests: 0,
         }
     }
 
@@ -162,6 +206,11 @@ impl<R: CryptoRng> UpdateManager<R> {
     /// CoAP counters.
     pub fn stats(&self) -> &Stats {
         self.endpoint.stats()
+    }
+
+    /// OSCORE-protected requests sent so far (new requests, not CoAP retransmissions).
+    pub fn oscore_requests(&self) -> u64 {
+        self.oscore_requests
     }
 
     fn process(&mut self, now: Instant) {
@@ -310,5 +359,40 @@ impl<R: CryptoRng> Node for UpdateManager<R> {
             .into_iter()
             .flatten()
             .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InstallTiming;
+
+    #[test]
+    fn daily_windows_install_at_once_inside_and_at_the_next_start_outside() {
+        let day = 86_400;
+        let base = 20_000 * day; // a midnight
+        let w = InstallTiming::DailyWindow {
+            start_s: 2 * 3600,
+            duration_s: 4 * 3600,
+        };
+        assert_eq!(
+            w.at(base + 3600),
+            Some(base + 2 * 3600),
+            "before today's window"
+        );
+        assert_eq!(w.at(base + 3 * 3600), None, "inside the window");
+        assert_eq!(
+            w.at(base + 7 * 3600),
+            Some(base + day + 2 * 3600),
+            "after it: tomorrow"
+        );
+        // A window across midnight (22:00 for 4 h) is open at 01:00.
+        let late = InstallTiming::DailyWindow {
+            start_s: 22 * 3600,
+            duration_s: 4 * 3600,
+        };
+        assert_eq!(late.at(base + day + 3600), None);
+        assert_eq!(late.at(base + day + 3 * 3600), Some(base + day + 22 * 3600));
+        assert_eq!(InstallTiming::At(base).at(base + 1), None);
+        assert_eq!(InstallTiming::Immediate.at(base), None);
     }
 }

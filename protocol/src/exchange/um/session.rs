@@ -155,7 +155,10 @@ impl<R: CryptoRng> UpdateManager<R> {
                 self.send_protected(now, device, msg::request(RequestType::Post, PATH_CEK, body));
             }
             Step::Install => {
-                let body = InstallCommand { at: job.install_at }.encode();
+                let body = InstallCommand {
+                    at: job.install.at(now.unix_secs()),
+                }
+                .encode();
                 self.send_protected(
                     now,
                     device,
