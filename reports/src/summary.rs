@@ -29,7 +29,10 @@ pub fn render_summary(r: &RunReport) -> String {
     );
     let c = &r.completion;
     let _ = writeln!(s, "## Completion (from release)\n");
-    let _ = writeln!(s, "| 50 % | 90 % | 99 % | 100 % | patched at the end |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| 50 % | 90 % | 99 % | 100 % | patched at the end |\n|---|---|---|---|---|"
+    );
     let _ = writeln!(
         s,
         "| {} | {} | {} | {} | {} ({:.1} %) |\n",
@@ -45,9 +48,16 @@ pub fn render_summary(r: &RunReport) -> String {
     let _ = writeln!(
         s,
         "- exposure: {:.1} device-hours on the vulnerable version after release\n- process downtime: {:.2} device-hours over {} reboots (longest {:.0} s); {:.3} cell-hours with a whole redundancy cell down\n",
-        i.exposure_device_h, i.downtime_device_h, i.reboots, i.max_device_downtime_s, i.downtime_cell_h
+        i.exposure_device_h,
+        i.downtime_device_h,
+        i.reboots,
+        i.max_device_downtime_s,
+        i.downtime_cell_h
     );
-    let _ = writeln!(s, "## Network\n\n| tier | datagrams | bytes | lost | queue drops | outage drops |\n|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "## Network\n\n| tier | datagrams | bytes | lost | queue drops | outage drops |\n|---|---:|---:|---:|---:|---:|"
+    );
     for (tier, t) in &r.network {
         let _ = writeln!(
             s,
@@ -61,28 +71,50 @@ pub fn render_summary(r: &RunReport) -> String {
         "\nCoAP retransmissions: {}; OSCORE requests from the UM: {}; tokens issued: {}; re-keys: {}; payload blocks served: {}.\n",
         p.retransmissions, p.oscore_requests, p.tokens_issued, p.rekeys, p.blocks_served
     );
-    let _ = writeln!(s, "## Backend load\n\n| station | served | dropped | max queue | utilisation |\n|---|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "## Backend load\n\n| station | served | dropped | max queue | utilisation |\n|---|---:|---:|---:|---:|"
+    );
     for (name, l) in &r.backend {
-        let _ = writeln!(s, "| {name} | {} | {} | {} | {:.3} |", l.served, l.dropped, l.max_queue, l.utilisation);
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} | {} | {:.5} |",
+            l.served, l.dropped, l.max_queue, l.utilisation
+        );
     }
     let k = &r.crypto;
     let _ = writeln!(
         s,
         "\n## Cryptography on the devices\n\n{} signature verifications, {} payload decryptions, {} HKDF derivations, {} bytes of AES, {} bytes of SHA-256: {:.1} s of device CPU time in all.\n",
-        k.device_signature_verifications, k.device_payload_decryptions, k.device_hkdf, k.device_aes_bytes, k.device_sha256_bytes, k.device_cpu_s
+        k.device_signature_verifications,
+        k.device_payload_decryptions,
+        k.device_hkdf,
+        k.device_aes_bytes,
+        k.device_sha256_bytes,
+        k.device_cpu_s
     );
-    let _ = writeln!(s, "## Outcomes\n\n| update | outcome | devices |\n|---|---|---:|");
+    let _ = writeln!(
+        s,
+        "## Outcomes\n\n| update | outcome | devices |\n|---|---|---:|"
+    );
     for (update, outcomes) in &r.outcomes {
         for (outcome, n) in outcomes {
             let _ = writeln!(s, "| {update} | {outcome} | {n} |");
         }
     }
     if !r.rejections.is_empty() {
-        let _ = writeln!(s, "\n## Rejections and refusals\n\n| reason | count |\n|---|---:|");
+        let _ = writeln!(
+            s,
+            "\n## Rejections and refusals\n\n| reason | count |\n|---|---:|"
+        );
         for (reason, n) in &r.rejections {
             let _ = writeln!(s, "| {reason} | {n} |");
         }
     }
-    let _ = writeln!(s, "\n{} events simulated over {:.2} h.", r.engine.events, r.engine.simulated_h);
+    let _ = writeln!(
+        s,
+        "\n{} events simulated over {:.2} h.",
+        r.engine.events, r.engine.simulated_h
+    );
     s
 }

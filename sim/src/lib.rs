@@ -2,9 +2,14 @@
 //!
 //! The deterministic discrete-event simulator of icsim (DESIGN.md section 2): a tokio
 //! runtime with paused time per run, an industrial network model, a fleet of PLCs that run
-//! the device side of `icsim-protocol` unchanged, the operator's Update Manager, rollout
-//! policies and attacker models.
+//! the device side of `icsim-protocol` unchanged, the operator's Update Manager, and the
+//! rollout. [`run::run`] runs a [`scenario::Scenario`] and returns its report.
 #![forbid(unsafe_code)]
 
+mod engine;
 pub mod net;
+mod rng;
+pub mod run;
 pub mod scenario;
+
+pub use run::{Progress, RunError, run, scenario_sha256};

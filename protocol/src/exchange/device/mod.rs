@@ -113,6 +113,8 @@ pub enum DeviceEvent {
     Staged {
         /// Its sequence number.
         sequence: u64,
+        /// Bytes written to flash.
+        bytes: u64,
     },
     /// An install was scheduled.
     InstallScheduled {

@@ -354,7 +354,9 @@ impl<R: CryptoRng> Device<R> {
         match result {
             Ok(image) => {
                 let staged = self.persistent.slots.stage(image);
-                self.events.push_back(DeviceEvent::Staged { sequence });
+                let bytes = staged.image().size;
+                self.events
+                    .push_back(DeviceEvent::Staged { sequence, bytes });
                 self.update = UpdateState::Staged(staged);
                 None
             }

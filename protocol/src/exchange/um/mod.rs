@@ -268,6 +268,7 @@ impl<R: CryptoRng> UpdateManager<R> {
             aes_bytes: inner.payload.len() as u64,
             ..CryptoWork::default()
         });
+        self.oscore_requests += 1;
         match self.endpoint.send_request(
             now,
             &mut self.rng,

@@ -1,0 +1,598 @@
+//! The discrete-event engine of one run.
+//!
+//! One tokio current-thread runtime per run with paused time is the clock: the engine
+//! sleeps with `tokio::time::sleep_until` to the millisecond tick of its next event, and
+//! when every task waits the runtime jumps there at once. Within a tick the engine drives
+//! the sans-I/O nodes of `icsim-protocol` from its own event queue at microsecond
+//! resolution (one task and one timer per message would be far too slow for large fleets).
+//! No protocol logic lives here: the engine moves datagrams over the network model, runs
+//! node timers, charges device CPU time, models the backend stations, and runs the rollout.
+
+mod build;
+mod metrics;
+mod queue;
+mod rollout;
+
+use std::collections::VecDeque;
+
+use icsim_protocol::exchange::{Addr, AuthServer, Device, Node, Repository, UpdateManager};
+use icsim_protocol::time::{Duration, Instant};
+use rand_chacha::ChaCha20Rng;
+
+pub use build::BuildError;
+pub(crate) use build::build;
+use metrics::Metrics;
+use queue::EventQueue;
+use rollout::Rollout;
+
+use crate::net::{DropCause, LinkDirection, Verdict};
+
+/// The engine's tick: it wakes tokio at most once per millisecond of simulated time.
+const TICK: Duration = Duration::from_millis(1);
+
+/// Where a datagram is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Location {
+    Backend,
+    Gateway(u32),
+    Device(u32),
+}
+
+/// A node of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum NodeId {
+    Um,
+    Auth,
+    Repo,
+    Cache(u32),
+    Device(u32),
+}
+
+/// Address plan.
+const UM_ADDR: Addr = Addr(1);
+const AS_ADDR: Addr = Addr(2);
+const REPO_ADDR: Addr = Addr(3);
+const CACHE_BASE: u32 = 1_000;
+const DEVICE_BASE: u32 = 1_000_000;
+
+fn node_of(addr: Addr) -> Option<NodeId> {
+    match addr.0 {
+        1 => Some(NodeId::Um),
+        2 => Some(NodeId::Auth),
+        3 => Some(NodeId::Repo),
+        a if (CACHE_BASE..DEVICE_BASE).contains(&a) => Some(NodeId::Cache(a - CACHE_BASE)),
+        a if a >= DEVICE_BASE => Some(NodeId::Device(a - DEVICE_BASE)),
+        _ => None,
+    }
+}
+
+fn addr_of(node: NodeId) -> Addr {
+    match node {
+        NodeId::Um => UM_ADDR,
+        NodeId::Auth => AS_ADDR,
+        NodeId::Repo => REPO_ADDR,
+        NodeId::Cache(s) => Addr(CACHE_BASE + s),
+        NodeId::Device(d) => Addr(DEVICE_BASE + d),
+    }
+}
+
+/// An event of the engine.
+enum Event {
+    /// A datagram reached `at` on its way from `from` to `to`.
+    Arrive {
+        at: Location,
+        from: Addr,
+        to: Addr,
+        bytes: Vec<u8>,
+    },
+    /// A node's timer.
+    Timer(NodeId),
+    /// A device finished computing: send what it produced.
+    Send {
+        from: NodeId,
+        to: Addr,
+        bytes: Vec<u8>,
+    },
+    /// A station finished serving a request.
+    StationDone {
+        station: StationId,
+        from: Addr,
+        bytes: Vec<u8>,
+    },
+    /// The rollout starts.
+    Release,
+    /// Record the fleet state.
+    Sample,
+}
+
+/// The backend stations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StationId {
+    Auth,
+    Repo,
+}
+
+/// A queueing station in front of a backend node.
+struct Station {
+    service: Duration,
+    capacity: u32,
+    limit: u32,
+    busy: u32,
+    waiting: VecDeque<(Addr, Vec<u8>)>,
+    served: u64,
+    dropped: u64,
+    max_queue: u64,
+    busy_time: Duration,
+}
+
+/// One direction of a link with its own random stream.
+struct Dir {
+    link: LinkDirection,
+    rng: ChaCha20Rng,
+}
+
+/// A site's network: WAN down/up, and the cell when shared.
+struct SiteNet {
+    wan: [Dir; 2],
+    cell: Option<[Dir; 2]>,
+}
+
+/// A device of the fleet with its place and its CPU.
+struct DeviceSlot {
+    node: Device<ChaCha20Rng>,
+    site: u32,
+    class: u16,
+    busy_until: Instant,
+    /// Its own cell link (down, up) when the site's cell is not shared.
+    link: Option<Box<[Dir; 2]>>,
+}
+
+/// Per device class: virtual time costs.
+struct CpuCosts {
+    ecdsa_us: f64,
+    ecdh_us: f64,
+    hkdf_us: f64,
+    aes_us_per_byte: f64,
+    sha_us_per_byte: f64,
+    flash_us_per_byte: f64,
+}
+
+/// A run in progress.
+pub(crate) struct Engine {
+    start: Instant,
+    end: Instant,
+    queue: EventQueue<Event>,
+    um: UpdateManager<ChaCha20Rng>,
+    auth: AuthServer<ChaCha20Rng>,
+    repo: Repository<ChaCha20Rng>,
+    caches: Vec<Option<Repository<ChaCha20Rng>>>,
+    devices: Vec<DeviceSlot>,
+    sites: Vec<SiteNet>,
+    costs: Vec<CpuCosts>,
+    stations: [Station; 2],
+    timers: TimerTable,
+    rollout: Rollout,
+    metrics: Metrics,
+    sample_interval: Duration,
+    events: u64,
+    finished_at: Option<Instant>,
+}
+
+/// The instant each node's timer is scheduled for (to avoid piling up duplicates).
+struct TimerTable {
+    fixed: [Option<Instant>; 3],
+    caches: Vec<Option<Instant>>,
+    devices: Vec<Option<Instant>>,
+}
+
+impl TimerTable {
+    fn slot(&mut self, node: NodeId) -> &mut Option<Instant> {
+        match node {
+            NodeId::Um => &mut self.fixed[0],
+            NodeId::Auth => &mut self.fixed[1],
+            NodeId::Repo => &mut self.fixed[2],
+            NodeId::Cache(s) => &mut self.caches[s as usize],
+            NodeId::Device(d) => &mut self.devices[d as usize],
+        }
+    }
+}
+
+/// Progress of a run, for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Simulated time since the epoch.
+    pub simulated: Duration,
+    /// Events processed so far.
+    pub events: u64,
+    /// Devices whose rollout has ended.
+    pub devices_done: u64,
+    /// Devices in all.
+    pub devices: u64,
+}
+
+impl Engine {
+    /// Run to the end of the rollout or the horizon, reporting progress now and then.
+    pub(crate) async fn run(&mut self, progress: &mut dyn FnMut(Progress)) {
+        let base = tokio::time::Instant::now();
+        let mut last_report = 0u64;
+        while let Some(next) = self.queue.peek_time() {
+            if next > self.end || self.finished_at.is_some() {
+                break;
+            }
+            // Wake the runtime at the tick of the next event; tokio's paused clock jumps.
+            let tick_start =
+                Instant::from_micros(next.as_micros() - next.as_micros() % TICK.as_micros());
+            let offset = tick_start - self.start;
+            tokio::time::sleep_until(base + std::time::Duration::from_micros(offset.as_micros()))
+                .await;
+            let limit = (tick_start + TICK).min(self.end + Duration::from_micros(1));
+            while let Some((now, event)) = self.queue.pop_before(limit) {
+                self.events += 1;
+                self.handle(now, event);
+                if self.finished_at.is_some() {
+                    break;
+                }
+            }
+            if self.events - last_report >= 1 << 16 {
+                last_report = self.events;
+                progress(self.progress(next));
+            }
+        }
+        let end = self.finished_at.unwrap_or(self.end).min(self.end);
+        progress(self.progress(end));
+    }
+
+    fn progress(&self, now: Instant) -> Progress {
+        Progress {
+            simulated: now - self.start,
+            events: self.events,
+            devices_done: self.rollout.devices_done(),
+            devices: self.devices.len() as u64,
+        }
+    }
+
+    fn handle(&mut self, now: Instant, event: Event) {
+        match event {
+            Event::Arrive {
+                at,
+                from,
+                to,
+                bytes,
+            } => self.arrive(now, at, from, to, bytes),
+            Event::Timer(node) => {
+                *self.timers.slot(node) = None;
+                self.fire_timer(now, node);
+            }
+            Event::Send { from, to, bytes } => self.transmit(now, from, to, bytes),
+            Event::StationDone {
+                station,
+                from,
+                bytes,
+            } => self.station_done(now, station, from, bytes),
+            Event::Release => {
+                let starts = self.rollout.release(now);
+                self.start_jobs(now, starts);
+            }
+            Event::Sample => {
+                self.metrics.sample(
+                    now,
+                    &self.rollout,
+                    self.devices.iter().filter(|d| !d.node.is_up()).count() as u64,
+                );
+                if self.finished_at.is_none() {
+                    self.queue.push(now + self.sample_interval, Event::Sample);
+                }
+            }
+        }
+    }
+
+    fn location(&self, addr: Addr) -> Option<Location> {
+        match node_of(addr)? {
+            NodeId::Um | NodeId::Auth | NodeId::Repo => Some(Location::Backend),
+            NodeId::Cache(s) => ((s as usize) < self.caches.len()).then_some(Location::Gateway(s)),
+            NodeId::Device(d) => ((d as usize) < self.devices.len()).then_some(Location::Device(d)),
+        }
+    }
+
+    /// Put a datagram from `from` on its way at `now`.
+    fn transmit(&mut self, now: Instant, from: NodeId, to: Addr, bytes: Vec<u8>) {
+        self.metrics.datagram();
+        let src = addr_of(from);
+        let Some(at) = self.location(src) else {
+            return;
+        };
+        self.forward(now, at, src, to, bytes);
+    }
+
+    /// Move a datagram one hop from `at` towards `to`, or deliver it if it is there.
+    fn forward(&mut self, now: Instant, at: Location, from: Addr, to: Addr, bytes: Vec<u8>) {
+        let Some(dest) = self.location(to) else {
+            return; // no such node: the datagram is lost
+        };
+        let dest_site = |e: &Engine, loc: Location| match loc {
+            Location::Gateway(s) => Some(s),
+            Location::Device(d) => Some(e.devices[d as usize].site),
+            Location::Backend => None,
+        };
+        let (tier, dir, next): (&str, &mut Dir, Location) = match (at, dest) {
+            (a, d) if a == d => {
+                self.deliver(now, from, to, bytes);
+                return;
+            }
+            (Location::Backend, Location::Backend) => {
+                self.deliver(now, from, to, bytes);
+                return;
+            }
+            (Location::Backend, _) => {
+                let Some(s) = dest_site(self, dest) else {
+                    return;
+                };
+                (
+                    "wan",
+                    &mut self.sites[s as usize].wan[0],
+                    Location::Gateway(s),
+                )
+            }
+            (Location::Gateway(s), Location::Device(d)) if self.devices[d as usize].site == s => {
+                let dir = match &mut self.sites[s as usize].cell {
+                    Some(shared) => &mut shared[0],
+                    None => match self.devices[d as usize].link.as_deref_mut() {
+                        Some(own) => &mut own[0],
+                        None => return,
+                    },
+                };
+                ("cell", dir, Location::Device(d))
+            }
+            (Location::Gateway(s), _) => {
+                ("wan", &mut self.sites[s as usize].wan[1], Location::Backend)
+            }
+            (Location::Device(d), _) => {
+                let slot = &mut self.devices[d as usize];
+                let s = slot.site;
+                let dir = match &mut self.sites[s as usize].cell {
+                    Some(shared) => &mut shared[1],
+                    None => match slot.link.as_deref_mut() {
+                        Some(own) => &mut own[1],
+                        None => return,
+                    },
+                };
+                ("cell", dir, Location::Gateway(s))
+            }
+        };
+        let len = bytes.len();
+        let verdict = dir.link.send(now, len, &mut dir.rng);
+        match verdict {
+            Verdict::Deliver { at: arrival } => {
+                self.metrics.link(tier, len, None);
+                self.queue.push(
+                    arrival,
+                    Event::Arrive {
+                        at: next,
+                        from,
+                        to,
+                        bytes,
+                    },
+                );
+            }
+            Verdict::Drop(cause) => self.metrics.link(tier, len, Some(cause)),
+        }
+    }
+
+    fn deliver(&mut self, now: Instant, from: Addr, to: Addr, bytes: Vec<u8>) {
+        let Some(node) = node_of(to) else {
+            return;
+        };
+        match node {
+            NodeId::Auth => self.station_arrive(now, StationId::Auth, from, bytes),
+            NodeId::Repo => self.station_arrive(now, StationId::Repo, from, bytes),
+            NodeId::Device(d) => {
+                let busy = self.devices[d as usize].busy_until;
+                if busy > now {
+                    // The device is computing: the datagram waits in its input buffer.
+                    self.queue.push(
+                        busy,
+                        Event::Arrive {
+                            at: Location::Device(d),
+                            from,
+                            to,
+                            bytes,
+                        },
+                    );
+                    return;
+                }
+                self.devices[d as usize]
+                    .node
+                    .handle_datagram(now, from, &bytes);
+                self.after(now, node);
+            }
+            _ => {
+                self.node_mut(node).handle_datagram(now, from, &bytes);
+                self.after(now, node);
+            }
+        }
+    }
+
+    fn arrive(&mut self, now: Instant, at: Location, from: Addr, to: Addr, bytes: Vec<u8>) {
+        self.forward(now, at, from, to, bytes);
+    }
+
+    fn station(&mut self, id: StationId) -> &mut Station {
+        match id {
+            StationId::Auth => &mut self.stations[0],
+            StationId::Repo => &mut self.stations[1],
+        }
+    }
+
+    fn station_arrive(&mut self, now: Instant, id: StationId, from: Addr, bytes: Vec<u8>) {
+        let st = self.station(id);
+        if st.busy < st.capacity {
+            st.busy += 1;
+            let done = now + st.service;
+            self.queue.push(
+                done,
+                Event::StationDone {
+                    station: id,
+                    from,
+                    bytes,
+                },
+            );
+        } else if (st.waiting.len() as u64) < u64::from(st.limit) {
+            st.waiting.push_back((from, bytes));
+            st.max_queue = st.max_queue.max(st.waiting.len() as u64);
+        } else {
+            st.dropped += 1;
+        }
+    }
+
+    fn station_done(&mut self, now: Instant, id: StationId, from: Addr, bytes: Vec<u8>) {
+        let node = match id {
+            StationId::Auth => NodeId::Auth,
+            StationId::Repo => NodeId::Repo,
+        };
+        {
+            let st = self.station(id);
+            st.served += 1;
+            st.busy_time = st.busy_time + st.service;
+        }
+        self.node_mut(node).handle_datagram(now, from, &bytes);
+        self.after(now, node);
+        let st = self.station(id);
+        match st.waiting.pop_front() {
+            Some((f, b)) => {
+                let done = now + st.service;
+                self.queue.push(
+                    done,
+                    Event::StationDone {
+                        station: id,
+                        from: f,
+                        bytes: b,
+                    },
+                );
+            }
+            None => st.busy -= 1,
+        }
+    }
+
+    fn node_mut(&mut self, node: NodeId) -> &mut dyn Node {
+        match node {
+            NodeId::Um => &mut self.um,
+            NodeId::Auth => &mut self.auth,
+            NodeId::Repo => &mut self.repo,
+            NodeId::Cache(s) => match &mut self.caches[s as usize] {
+                Some(c) => c,
+                None => &mut self.repo,
+            },
+            NodeId::Device(d) => &mut self.devices[d as usize].node,
+        }
+    }
+
+    fn fire_timer(&mut self, now: Instant, node: NodeId) {
+        if let NodeId::Device(d) = node {
+            let busy = self.devices[d as usize].busy_until;
+            if busy > now {
+                self.schedule_timer(busy, node);
+                return;
+            }
+        }
+        let due = self.node_mut(node).poll_timeout().is_some_and(|t| t <= now);
+        if due {
+            self.node_mut(node).handle_timeout(now);
+        }
+        self.after(now, node);
+    }
+
+    fn schedule_timer(&mut self, at: Instant, node: NodeId) {
+        let slot = self.timers.slot(node);
+        if slot.is_none_or(|t| at < t) {
+            *slot = Some(at);
+            self.queue.push(at, Event::Timer(node));
+        }
+    }
+
+    /// After a node ran: collect its events (charging device CPU time), send what it
+    /// produced, and re-arm its timer.
+    fn after(&mut self, now: Instant, node: NodeId) {
+        match node {
+            NodeId::Um => self.drain_um(now),
+            NodeId::Device(d) => self.drain_device(now, d),
+            _ => {}
+        }
+        let send_at = match node {
+            NodeId::Device(d) => self.devices[d as usize].busy_until.max(now),
+            _ => now,
+        };
+        while let Some(t) = self.node_mut(node).poll_transmit() {
+            if send_at > now {
+                self.queue.push(
+                    send_at,
+                    Event::Send {
+                        from: node,
+                        to: t.destination,
+                        bytes: t.contents,
+                    },
+                );
+            } else {
+                self.transmit(now, node, t.destination, t.contents);
+            }
+        }
+        if let Some(t) = self.node_mut(node).poll_timeout() {
+            self.schedule_timer(t.max(now), node);
+        }
+    }
+
+    fn drain_um(&mut self, now: Instant) {
+        while let Some(event) = self.um.poll_event() {
+            if let Some((device, outcome)) = self.metrics.um_event(now, &event) {
+                let Some(NodeId::Device(d)) = node_of(device) else {
+                    continue;
+                };
+                let starts = self.rollout.finished(now, d, &outcome, &mut self.metrics);
+                self.start_jobs(now, starts);
+                if self.rollout.is_complete() && self.finished_at.is_none() {
+                    self.finished_at = Some(now);
+                    self.metrics.sample(now, &self.rollout, 0);
+                }
+            }
+        }
+    }
+
+    fn drain_device(&mut self, now: Instant, d: u32) {
+        let slot = &mut self.devices[d as usize];
+        let costs = &self.costs[slot.class as usize];
+        let mut cpu_us = 0.0;
+        while let Some(event) = slot.node.poll_event() {
+            cpu_us += self.metrics.device_event(now, d, &event, costs);
+        }
+        if cpu_us > 0.0 {
+            let start = slot.busy_until.max(now);
+            slot.busy_until = start + Duration::from_micros(cpu_us.ceil() as u64);
+        }
+    }
+
+    fn start_jobs(&mut self, now: Instant, starts: Vec<(u32, usize)>) {
+        for (d, update) in starts {
+            let site = self.devices[d as usize].site;
+            let (audience, job) = self.rollout.job(d, update, site);
+            self.um
+                .start(now, addr_of(NodeId::Device(d)), &audience, job);
+            self.metrics.job_started(now, d);
+        }
+        self.after(now, NodeId::Um);
+    }
+
+    /// Finish the run: the report.
+    pub(crate) fn report(&mut self, info: crate::run::RunInfo) -> icsim_reports::RunReport {
+        let end = self.finished_at.unwrap_or(self.end).min(self.end);
+        metrics::report(self, info, end)
+    }
+}
+
+/// Names of drop causes in reports.
+pub(crate) fn drop_name(cause: DropCause) -> &'static str {
+    match cause {
+        DropCause::Loss => "lost",
+        DropCause::QueueFull => "queue",
+        DropCause::Outage => "outage",
+        DropCause::Mtu => "mtu",
+    }
+}

@@ -1,0 +1,156 @@
+//! The rollout: which devices start when. For now the `all_at_once` policy: every device,
+//! in fleet order, at most `concurrency` at a time; a device that commits an update goes on
+//! with its next one at once; a device whose update fails gets none of the later ones.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use icsim_protocol::exchange::wire::Delivery;
+use icsim_protocol::exchange::{InstallTiming, Outcome, UpdateJob};
+use icsim_protocol::time::Instant;
+
+use super::metrics::Metrics;
+
+/// What every job of one update shares.
+pub(crate) struct UpdateTemplate {
+    pub(crate) job: UpdateJob,
+}
+
+/// Per device: its updates (indices into the templates) and how far it got.
+pub(crate) struct DevicePlan {
+    pub(crate) updates: Vec<usize>,
+    next: usize,
+}
+
+impl DevicePlan {
+    pub(crate) fn new(updates: Vec<usize>) -> Self {
+        DevicePlan { updates, next: 0 }
+    }
+}
+
+/// Per site: how payloads come and when devices install.
+pub(crate) struct SitePlan {
+    pub(crate) delivery: Delivery,
+    pub(crate) install: InstallTiming,
+}
+
+pub(crate) struct Rollout {
+    concurrency: u32,
+    pending: VecDeque<u32>,
+    plans: Vec<DevicePlan>,
+    audiences: Vec<String>,
+    templates: Vec<UpdateTemplate>,
+    sites: Vec<SitePlan>,
+    jobs: Vec<Vec<Option<Arc<UpdateJob>>>>,
+    active: u32,
+    done: u64,
+    released: bool,
+}
+
+impl Rollout {
+    pub(crate) fn new(
+        concurrency: u32,
+        plans: Vec<DevicePlan>,
+        audiences: Vec<String>,
+        templates: Vec<UpdateTemplate>,
+        sites: Vec<SitePlan>,
+    ) -> Self {
+        let jobs = templates
+            .iter()
+            .map(|_| sites.iter().map(|_| None).collect())
+            .collect();
+        let mut done = 0;
+        let mut pending = VecDeque::new();
+        for (d, plan) in plans.iter().enumerate() {
+            if plan.updates.is_empty() {
+                done += 1;
+            } else {
+                pending.push_back(d as u32);
+            }
+        }
+        Rollout {
+            concurrency: concurrency.max(1),
+            pending,
+            plans,
+            audiences,
+            templates,
+            sites,
+            jobs,
+            active: 0,
+            done,
+            released: false,
+        }
+    }
+
+    /// The updates of device `d`.
+    pub(crate) fn plan(&self, d: u32) -> &DevicePlan {
+        &self.plans[d as usize]
+    }
+
+    /// Start the rollout: the first devices.
+    pub(crate) fn release(&mut self, _now: Instant) -> Vec<(u32, usize)> {
+        self.released = true;
+        self.fill()
+    }
+
+    fn fill(&mut self) -> Vec<(u32, usize)> {
+        let mut starts = Vec::new();
+        while self.active < self.concurrency {
+            let Some(d) = self.pending.pop_front() else {
+                break;
+            };
+            let plan = &self.plans[d as usize];
+            self.active += 1;
+            starts.push((d, plan.updates[plan.next]));
+        }
+        starts
+    }
+
+    /// A device's session ended; returns the jobs to start now.
+    pub(crate) fn finished(
+        &mut self,
+        now: Instant,
+        d: u32,
+        outcome: &Outcome,
+        metrics: &mut Metrics,
+    ) -> Vec<(u32, usize)> {
+        let Some(plan) = self.plans.get_mut(d as usize) else {
+            return Vec::new();
+        };
+        let update = plan.updates[plan.next];
+        metrics.update_outcome(now, d, update, outcome);
+        plan.next += 1;
+        if *outcome == Outcome::Committed && plan.next < plan.updates.len() {
+            return vec![(d, plan.updates[plan.next])];
+        }
+        let patched = *outcome == Outcome::Committed;
+        metrics.device_done(now, d, patched);
+        self.active -= 1;
+        self.done += 1;
+        self.fill()
+    }
+
+    /// The job of `update` for device `d` at `site` (shared by all devices of the site).
+    pub(crate) fn job(&mut self, d: u32, update: usize, site: u32) -> (String, Arc<UpdateJob>) {
+        let audience = self.audiences[d as usize].clone();
+        let slot = &mut self.jobs[update][site as usize];
+        let job = slot.get_or_insert_with(|| {
+            let mut job = self.templates[update].job.clone();
+            let plan = &self.sites[site as usize];
+            job.delivery = plan.delivery;
+            job.install = plan.install;
+            Arc::new(job)
+        });
+        (audience, Arc::clone(job))
+    }
+
+    /// Whether every device's rollout has ended.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.released && self.pending.is_empty() && self.active == 0
+    }
+
+    /// Devices whose rollout has ended.
+    pub(crate) fn devices_done(&self) -> u64 {
+        self.done
+    }
+}

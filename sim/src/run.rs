@@ -1,0 +1,67 @@
+//! Running a scenario: one current-thread tokio runtime with paused time per run.
+
+use icsim_reports::RunReport;
+use sha2::{Digest, Sha256};
+
+pub use crate::engine::{BuildError, Progress};
+use crate::scenario::Scenario;
+
+/// What a report says about the run beyond its measurements.
+#[derive(Debug, Clone)]
+pub(crate) struct RunInfo {
+    pub(crate) name: String,
+    pub(crate) sha256: String,
+    pub(crate) epoch: String,
+    pub(crate) horizon_h: f64,
+    pub(crate) release_h: f64,
+    pub(crate) policy: String,
+    pub(crate) seed: u64,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The run could not be built.
+    #[error("{0}")]
+    Build(#[from] BuildError),
+    /// The runtime could not be started.
+    #[error("cannot start the simulation runtime: {0}")]
+    Runtime(String),
+}
+
+/// The SHA-256 of a scenario's canonical JSON form (fields in model order), hex.
+pub fn scenario_sha256(scenario: &Scenario) -> String {
+    // Serialising the model (plain data) cannot fail.
+    let canonical = serde_json::to_vec(scenario).expect("serialising a scenario");
+    Sha256::digest(&canonical)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Run `scenario` with `seed` (the scenario's own seed unless overridden) and return its
+/// report. `progress` is called now and then with the simulated time and event count.
+pub fn run(
+    scenario: &Scenario,
+    seed: Option<u64>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RunReport, RunError> {
+    let seed = seed.unwrap_or(scenario.seed);
+    let mut engine = crate::engine::build(scenario, seed)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .map_err(|e| RunError::Runtime(e.to_string()))?;
+    runtime.block_on(engine.run(progress));
+    Ok(engine.report(RunInfo {
+        name: scenario.name.clone(),
+        sha256: scenario_sha256(scenario),
+        epoch: scenario.epoch.clone(),
+        horizon_h: scenario.horizon_h,
+        release_h: scenario.rollout.release_h,
+        policy: scenario.rollout.policy.clone(),
+        seed,
+    }))
+}
