@@ -1,0 +1,226 @@
+//! One-way latency distributions.
+
+use icsim_protocol::time::Duration;
+use rand_core::Rng;
+
+use super::open_unit;
+use crate::scenario::model;
+
+/// A one-way latency distribution, sampled in whole microseconds.
+///
+/// Durations cannot be negative, so every mean, bound and median is valid as given; the
+/// only clamps are documented on the variants. A sample is computed in `f64` and rounded
+/// to the nearest microsecond, saturating at [`u64::MAX`] microseconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum LatencyModel {
+    /// Always the same latency. Draws nothing from the stream.
+    Fixed(Duration),
+    /// Uniform on `[min, max]`: `min + U (max - min)` with `U` uniform in (0, 1).
+    /// Mean `(min + max) / 2`, standard deviation `(max - min) / sqrt(12)`. Bounds given
+    /// the wrong way round are swapped. One draw per sample.
+    Uniform {
+        /// Lower bound.
+        min: Duration,
+        /// Upper bound.
+        max: Duration,
+    },
+    /// Normal with mean `mean` and standard deviation `std`, truncated at zero: negative
+    /// deviates are rejected and drawn again, so the shape above zero is kept and no mass
+    /// piles up at zero. The truncated distribution has, with `a = -mean / std`, `phi`
+    /// and `Phi` the standard normal density and distribution function and
+    /// `lambda = phi(a) / (1 - Phi(a))`, mean `mean + std * lambda` and variance
+    /// `std^2 (1 + a lambda - lambda^2)`; for `mean >= 4 std` both are within 0.1 % of
+    /// the untruncated values, and for `mean = 0` it is the half-normal, with mean
+    /// `std sqrt(2 / pi)` and variance `std^2 (1 - 2 / pi)`.
+    ///
+    /// Deviates come from the Box-Muller transform (two draws give two deviates, both
+    /// used). As `mean >= 0`, each deviate is accepted with probability at least 1/2;
+    /// after 64 rejected deviates (probability at most 2^-64) the sample is 0, so a
+    /// sample never loops without bound, even on a degenerate stream.
+    Normal {
+        /// Mean of the untruncated normal.
+        mean: Duration,
+        /// Standard deviation of the untruncated normal. Zero gives `mean` without a draw.
+        std: Duration,
+    },
+    /// Log-normal: `median * exp(sigma * Z)` with `Z` standard normal (Box-Muller, two
+    /// draws per sample). Median `median`, mean `median * exp(sigma^2 / 2)`, variance
+    /// `median^2 exp(sigma^2) (exp(sigma^2) - 1)`. A negative `sigma` gives the same
+    /// distribution as its absolute value; NaN is taken as 0 (always `median`).
+    LogNormal {
+        /// Median (the geometric mean).
+        median: Duration,
+        /// Standard deviation of the natural logarithm of the latency.
+        sigma: f64,
+    },
+}
+
+impl LatencyModel {
+    /// Draws one latency from `rng`.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Duration {
+        match *self {
+            LatencyModel::Fixed(d) => d,
+            LatencyModel::Uniform { min, max } => {
+                let (lo, hi) = if min <= max { (min, max) } else { (max, min) };
+                let lo_us = lo.as_micros() as f64;
+                let span = (hi.as_micros() - lo.as_micros()) as f64;
+                micros(lo_us + open_unit(rng) * span)
+            }
+            LatencyModel::Normal { mean, std } => {
+                if std == Duration::ZERO {
+                    return mean;
+                }
+                let (mu, sd) = (mean.as_micros() as f64, std.as_micros() as f64);
+                for _ in 0..32 {
+                    let (z0, z1) = standard_normal_pair(rng);
+                    for z in [z0, z1] {
+                        let x = mu + sd * z;
+                        if x >= 0.0 {
+                            return micros(x);
+                        }
+                    }
+                }
+                Duration::ZERO
+            }
+            LatencyModel::LogNormal { median, sigma } => {
+                let sigma = if sigma.is_nan() { 0.0 } else { sigma };
+                let (z, _) = standard_normal_pair(rng);
+                micros(median.as_micros() as f64 * (sigma * z).exp())
+            }
+        }
+    }
+}
+
+impl From<&model::Latency> for LatencyModel {
+    /// Milliseconds become microseconds (rounded); negative or NaN times become zero.
+    fn from(latency: &model::Latency) -> Self {
+        match *latency {
+            model::Latency::Fixed { ms } => LatencyModel::Fixed(from_ms(ms)),
+            model::Latency::Uniform { min_ms, max_ms } => LatencyModel::Uniform {
+                min: from_ms(min_ms),
+                max: from_ms(max_ms),
+            },
+            model::Latency::Normal { mean_ms, std_ms } => LatencyModel::Normal {
+                mean: from_ms(mean_ms),
+                std: from_ms(std_ms),
+            },
+            model::Latency::LogNormal { median_ms, sigma } => LatencyModel::LogNormal {
+                median: from_ms(median_ms),
+                sigma,
+            },
+        }
+    }
+}
+
+/// Two independent standard normal deviates by the Box-Muller transform:
+/// with `U1`, `U2` uniform in (0, 1), `r = sqrt(-2 ln U1)` and `t = 2 pi U2`,
+/// `(r cos t, r sin t)`. As `U1 >= 2^-54`, `r` is finite (at most about 8.7).
+fn standard_normal_pair<R: Rng + ?Sized>(rng: &mut R) -> (f64, f64) {
+    let u1 = open_unit(rng);
+    let u2 = open_unit(rng);
+    let r = (-2.0 * u1.ln()).sqrt();
+    let (sin, cos) = (core::f64::consts::TAU * u2).sin_cos();
+    (r * cos, r * sin)
+}
+
+/// Rounds microseconds to a [`Duration`]; the cast saturates (NaN and negatives give 0).
+fn micros(us: f64) -> Duration {
+    Duration::from_micros(us.round() as u64)
+}
+
+/// Milliseconds from a scenario file to a [`Duration`].
+pub(super) fn from_ms(ms: f64) -> Duration {
+    micros(ms * 1_000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn conversion_from_the_scenario_rounds_and_clamps() {
+        let m = LatencyModel::from(&model::Latency::Normal {
+            mean_ms: 12.3456,
+            std_ms: -1.0,
+        });
+        assert_eq!(
+            m,
+            LatencyModel::Normal {
+                mean: Duration::from_micros(12_346),
+                std: Duration::ZERO
+            }
+        );
+        let m = LatencyModel::from(&model::Latency::Fixed { ms: f64::NAN });
+        assert_eq!(m, LatencyModel::Fixed(Duration::ZERO));
+    }
+
+    #[test]
+    fn degenerate_parameters_never_panic_nor_hang() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let big = Duration::from_micros(u64::MAX);
+        let models = [
+            LatencyModel::Uniform {
+                min: big,
+                max: Duration::ZERO,
+            },
+            LatencyModel::Normal {
+                mean: big,
+                std: big,
+            },
+            LatencyModel::LogNormal {
+                median: big,
+                sigma: f64::INFINITY,
+            },
+            LatencyModel::LogNormal {
+                median: Duration::from_millis(5),
+                sigma: f64::NAN,
+            },
+        ];
+        for m in models {
+            for _ in 0..100 {
+                let _ = m.sample(&mut rng);
+            }
+        }
+        let m = LatencyModel::LogNormal {
+            median: Duration::from_millis(5),
+            sigma: f64::NAN,
+        };
+        assert_eq!(m.sample(&mut rng), Duration::from_millis(5));
+    }
+
+    /// A stream stuck at one value: with `U1 = U2 = 0.6`, both Box-Muller deviates are
+    /// negative (`t = 1.2 pi`), so every deviate of a zero-mean normal is rejected. The
+    /// loop still ends, with the documented fallback of zero.
+    #[test]
+    fn a_constant_stream_cannot_make_the_normal_loop_forever() {
+        struct Stuck(u64);
+        impl rand_core::TryRng for Stuck {
+            type Error = core::convert::Infallible;
+            fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+                Ok((self.0 >> 32) as u32)
+            }
+            fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+                Ok(self.0)
+            }
+            fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+                dst.fill(0);
+                Ok(())
+            }
+        }
+        let m = LatencyModel::Normal {
+            mean: Duration::ZERO,
+            std: Duration::from_millis(1),
+        };
+        let mut stuck = Stuck((0.6 * 2f64.powi(64)) as u64);
+        let (z0, z1) = standard_normal_pair(&mut stuck);
+        assert!(z0 < 0.0 && z1 < 0.0);
+        assert_eq!(m.sample(&mut stuck), Duration::ZERO);
+        // And a stream stuck at zero (U = 2^-54) gives the largest deviate, r ~ 8.65.
+        let (z0, _) = standard_normal_pair(&mut Stuck(0));
+        assert!((z0 - (108.0 * core::f64::consts::LN_2).sqrt()).abs() < 1e-9);
+    }
+}
