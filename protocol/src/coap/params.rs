@@ -124,6 +124,11 @@ pub struct EndpointConfig {
     /// request, whichever comes first. Default 1 s, below ACK_TIMEOUT so that a slow
     /// application does not cause retransmissions.
     pub empty_ack_delay: Option<Duration>,
+    /// Whether received requests are remembered for duplicate detection (default `true`).
+    /// A server whose resources are all idempotent (a repository or cache serving GET) may
+    /// turn it off, as RFC 7252 section 4.5 allows: a retransmitted request is then simply
+    /// served again, and the server keeps no per-message state for EXCHANGE_LIFETIME.
+    pub dedup_requests: bool,
     /// How long a request waits for its response once no more retransmissions are due: after
     /// an empty ACK, or after sending a non-confirmable request (default EXCHANGE_LIFETIME,
     /// 247 s).
@@ -141,6 +146,7 @@ impl Default for EndpointConfig {
             max_pending_requests: 1024,
             max_dedup_entries: 4096,
             empty_ack_delay: Some(Duration::from_secs(1)),
+            dedup_requests: true,
             response_timeout: params.exchange_lifetime(),
         }
     }

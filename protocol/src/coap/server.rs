@@ -127,7 +127,8 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     pub(super) fn handle_request(&mut self, now: Instant, from: A, packet: Packet) {
         let mid = packet.header.message_id;
         let confirmable = packet.header.get_type() == MessageType::Confirmable;
-        if self.handle_duplicate(&from, mid, confirmable) {
+        let dedup = self.config.dedup_requests;
+        if dedup && self.handle_duplicate(&from, mid, confirmable) {
             return;
         }
         // Check the caps before remembering the message: a request dropped here must not
@@ -135,12 +136,14 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         if self.incoming.len() + self.separate.len() >= self.config.max_pending_requests {
             return self.drop_datagram(from, DropReason::TooManyPending);
         }
-        if !self.has_dedup_room() {
+        if dedup && !self.has_dedup_room() {
             return self.drop_datagram(from, DropReason::DedupCacheFull);
         }
         let id = IncomingId(self.next_incoming);
         self.next_incoming += 1;
-        self.remember(now, &from, mid, confirmable, None, Some(id));
+        if dedup {
+            self.remember(now, &from, mid, confirmable, None, Some(id));
+        }
         let empty_ack_at = if confirmable {
             self.config.empty_ack_delay.map(|d| now + d)
         } else {

@@ -31,7 +31,12 @@ pub struct Repository<R> {
 impl<R: CryptoRng> Repository<R> {
     /// An empty repository answering with blocks of at most `block_size`; `rng` is its own
     /// random stream (CoAP message ids and tokens).
-    pub fn new(config: EndpointConfig, block_size: BlockSize, mut rng: R) -> Self {
+    ///
+    /// Every resource is an idempotent GET, so the endpoint keeps no duplicate-detection
+    /// state (RFC 7252 section 4.5): a retransmitted request is served again. With
+    /// thousands of devices fetching blocks, the state it saves is large.
+    pub fn new(mut config: EndpointConfig, block_size: BlockSize, mut rng: R) -> Self {
+        config.dedup_requests = false;
         Repository {
             endpoint: Endpoint::new(config, &mut rng),
             rng,

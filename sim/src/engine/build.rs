@@ -213,7 +213,7 @@ pub(crate) fn build(scenario: &Scenario, seed: u64) -> Result<Engine, BuildError
             block_size: um_block,
             poll_interval: secs(scenario.backend.update_manager.poll_interval_s),
             max_attempts: scenario.backend.update_manager.max_attempts,
-            max_restarts: 6,
+            ..UmConfig::default()
         },
         stream(seed, "um", "protocol"),
     );

@@ -35,6 +35,9 @@ pub struct UmConfig {
     pub poll_interval: Duration,
     /// How many requests of one step may fail (no answer) before the session fails.
     pub max_attempts: u32,
+    /// While polling a device that downloads or installs, how long it may stay silent
+    /// before the session fails (a busy shared radio or a reboot delays answers).
+    pub status_patience: Duration,
     /// How often a session may start again from the envelope (device lost its state) or
     /// re-key (device rebooted) before it fails.
     pub max_restarts: u32,
@@ -49,6 +52,7 @@ impl Default for UmConfig {
                 .unwrap_or(BlockSize::from_szx(6).expect("SZX 6 is 1024 bytes")),
             poll_interval: Duration::from_secs(5),
             max_attempts: 4,
+            status_patience: Duration::from_secs(2 * 3600),
             max_restarts: 6,
         }
     }

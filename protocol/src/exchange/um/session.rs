@@ -78,6 +78,8 @@ pub(super) struct Session {
     pub(super) context: Option<SecurityContext>,
     pub(super) step: Step,
     pub(super) attempts: u32,
+    /// When the device last answered (or the session started).
+    pub(super) last_heard: Option<Instant>,
     restarts: u32,
     resume: Resume,
 }
@@ -91,6 +93,7 @@ impl Session {
             context: None,
             step: Step::Token,
             attempts: 0,
+            last_heard: None,
             restarts: 0,
             resume: Resume::Envelope,
         }
@@ -182,12 +185,22 @@ impl<R: CryptoRng> UpdateManager<R> {
         let Some(s) = self.sessions.get_mut(&device) else {
             return;
         };
+        if s.step.polls() {
+            // Polls are patient: a device that downloads over a busy shared radio, or
+            // reboots, may not answer for a while.
+            let heard = *s.last_heard.get_or_insert(now);
+            if now - heard > self.config.status_patience {
+                let step = s.step.name();
+                self.finish(device, Outcome::Failed(format!("no answer in step {step}")));
+            } else {
+                self.schedule_poll(now, device);
+            }
+            return;
+        }
         s.attempts += 1;
         if s.attempts > max {
             let step = s.step.name();
             self.finish(device, Outcome::Failed(format!("no answer in step {step}")));
-        } else if s.step.polls() {
-            self.schedule_poll(now, device);
         } else {
             self.send(now, device);
         }
@@ -200,12 +213,13 @@ impl<R: CryptoRng> UpdateManager<R> {
         binding: Option<RequestBinding>,
         response: Packet,
     ) {
-        let Some(s) = self.sessions.get(&device) else {
+        let Some(s) = self.sessions.get_mut(&device) else {
             return;
         };
         if s.is_done() {
             return;
         }
+        s.last_heard = Some(now);
         match (&s.step, binding) {
             (Step::Token, _) => self.on_token(now, device, response),
             (Step::Authz(_), _) => self.on_authz(now, device, response),
