@@ -260,8 +260,13 @@ impl Engine {
                 bytes,
             } => self.arrive(now, at, from, to, bytes),
             Event::Timer(node) => {
-                *self.timers.slot(node) = None;
-                self.fire_timer(now, node);
+                // Only the event the table points at is live; an earlier-scheduled one that
+                // was superseded is dropped here rather than piling up duplicates.
+                let slot = self.timers.slot(node);
+                if *slot == Some(now) {
+                    *slot = None;
+                    self.fire_timer(now, node);
+                }
             }
             Event::Send { from, to, bytes } => self.transmit(now, from, to, bytes),
             Event::StationDone {
