@@ -1,6 +1,6 @@
 //! The scenario file format: what a user writes (JSON). Every field is documented here and
-//! in `docs/scenario.md`; [`super::load`] parses and validates a file and names the JSON
-//! path of any bad value. Units are in the field names (`_ms`, `_s`, `_h`, `_kib`,
+//! in `docs/scenario.md`; [`super::load_file`] parses and validates a file and names the
+//! JSON path of any bad value. Units are in the field names (`_ms`, `_s`, `_h`, `_kib`,
 //! `_kbit_s`).
 
 use schemars::JsonSchema;
