@@ -4,7 +4,10 @@
 
 mod diag;
 mod files;
+mod progress;
 mod rfc3339;
+mod run_cmd;
+mod scenario_cmd;
 mod update;
 
 use std::process::ExitCode;
@@ -12,7 +15,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// icsim: secure software updates for industrial controllers (PLCs), for real files and
-/// (soon) simulated fleets.
+/// simulated fleets.
 #[derive(Parser)]
 #[command(name = "icsim", version, about, long_about = None)]
 struct Cli {
@@ -22,15 +25,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Simulate a rollout (with no scenario: the embedded quickstart); writes report.json
+    /// and summary.md.
+    Run(run_cmd::RunArgs),
     /// Work with real update files: keys, author credentials, SUIT envelopes, approvals.
     #[command(subcommand)]
     Update(update::UpdateCommand),
+    /// Check a scenario file; errors name the JSON path.
+    Validate {
+        /// The scenario file (JSON).
+        file: std::path::PathBuf,
+    },
+    /// Print the JSON Schema of scenario files.
+    Schema,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => run_cmd::run(args),
         Command::Update(cmd) => update::run(cmd),
+        Command::Validate { file } => scenario_cmd::validate(&file),
+        Command::Schema => scenario_cmd::schema(),
     };
     match result {
         Ok(code) => code,

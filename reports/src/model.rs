@@ -190,6 +190,8 @@ pub struct ProtocolTotals {
     pub tokens_issued: u64,
     /// Re-keys after device reboots.
     pub rekeys: u64,
+    /// Device updates tried again after a rollback or a failed session.
+    pub retries: u64,
     /// Payload blocks served by the repository and caches.
     pub blocks_served: u64,
 }

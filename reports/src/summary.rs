@@ -68,8 +68,8 @@ pub fn render_summary(r: &RunReport) -> String {
     let p = &r.protocol;
     let _ = writeln!(
         s,
-        "\nCoAP retransmissions: {}; OSCORE requests from the UM: {}; tokens issued: {}; re-keys: {}; payload blocks served: {}.\n",
-        p.retransmissions, p.oscore_requests, p.tokens_issued, p.rekeys, p.blocks_served
+        "\nCoAP retransmissions: {}; OSCORE requests from the UM: {}; tokens issued: {}; re-keys: {}; device updates retried: {}; payload blocks served: {}.\n",
+        p.retransmissions, p.oscore_requests, p.tokens_issued, p.rekeys, p.retries, p.blocks_served
     );
     let _ = writeln!(
         s,

@@ -249,6 +249,18 @@ impl SecurityContext {
         }
     }
 
+    /// The exact state at a controlled shutdown, with no margin: the next sender sequence
+    /// number, and one above the highest Partial IV accepted. Written just before a planned
+    /// reset (e.g. to boot a new image), a restore from it continues without refusing the
+    /// peer's next requests; after an unplanned loss of power only the last checkpoint
+    /// ([`Self::take_checkpoint`]) is on flash, and its margin covers what was used since.
+    pub fn shutdown_state(&self) -> PersistentOscoreState {
+        PersistentOscoreState {
+            sender_seq_high_water: self.sender_seq,
+            replay_high_water: self.replay.next_floor(),
+        }
+    }
+
     /// The bounds as they stand (e.g. to write at commissioning time).
     pub fn persistent_state(&self) -> PersistentOscoreState {
         PersistentOscoreState {

@@ -49,6 +49,13 @@ impl ReplayWindow {
         self.highest
     }
 
+    /// The lowest Partial IV that could still be accepted by a window restored with no
+    /// margin: one above the highest accepted, or the floor if nothing was accepted.
+    pub fn next_floor(&self) -> u64 {
+        self.highest
+            .map_or(self.floor, |h| h.saturating_add(1).max(self.floor))
+    }
+
     /// Checks without recording: `Ok` if `piv` would be accepted now.
     pub fn check(&self, piv: u64) -> Result<(), OscoreError> {
         let replay = Err(OscoreError::Replay { partial_iv: piv });

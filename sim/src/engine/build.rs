@@ -406,6 +406,7 @@ pub(crate) fn build(scenario: &Scenario, seed: u64) -> Result<Engine, BuildError
     let metrics = Metrics::new(release, cell_of, template_names);
     let rollout = Rollout::new(
         scenario.rollout.concurrency,
+        scenario.rollout.retries,
         plans,
         audiences,
         templates,

@@ -43,6 +43,7 @@ pub(crate) struct Metrics {
     datagrams: u64,
     rekeys: u64,
     reboots: u64,
+    retries: u64,
 }
 
 fn hours(d: Duration) -> f64 {
@@ -77,6 +78,7 @@ impl Metrics {
             datagrams: 0,
             rekeys: 0,
             reboots: 0,
+            retries: 0,
         }
     }
 
@@ -177,6 +179,10 @@ impl Metrics {
             _ => {}
         }
         0.0
+    }
+
+    pub(crate) fn retry(&mut self, _d: u32) {
+        self.retries += 1;
     }
 
     pub(crate) fn job_started(&mut self, _now: Instant, d: u32) {
@@ -401,6 +407,7 @@ pub(super) fn report(engine: &mut Engine, info: RunInfo, end: Instant) -> RunRep
             oscore_requests: engine.um.oscore_requests(),
             tokens_issued: engine.auth.server().tokens_issued(),
             rekeys: m.rekeys,
+            retries: m.retries,
             blocks_served: blocks,
         },
         outcomes: m.outcomes.clone(),

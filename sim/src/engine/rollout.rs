@@ -20,11 +20,16 @@ pub(crate) struct UpdateTemplate {
 pub(crate) struct DevicePlan {
     pub(crate) updates: Vec<usize>,
     next: usize,
+    tries: u32,
 }
 
 impl DevicePlan {
     pub(crate) fn new(updates: Vec<usize>) -> Self {
-        DevicePlan { updates, next: 0 }
+        DevicePlan {
+            updates,
+            next: 0,
+            tries: 0,
+        }
     }
 }
 
@@ -36,6 +41,7 @@ pub(crate) struct SitePlan {
 
 pub(crate) struct Rollout {
     concurrency: u32,
+    retries: u32,
     pending: VecDeque<u32>,
     plans: Vec<DevicePlan>,
     audiences: Vec<String>,
@@ -50,6 +56,7 @@ pub(crate) struct Rollout {
 impl Rollout {
     pub(crate) fn new(
         concurrency: u32,
+        retries: u32,
         plans: Vec<DevicePlan>,
         audiences: Vec<String>,
         templates: Vec<UpdateTemplate>,
@@ -70,6 +77,7 @@ impl Rollout {
         }
         Rollout {
             concurrency: concurrency.max(1),
+            retries,
             pending,
             plans,
             audiences,
@@ -118,8 +126,16 @@ impl Rollout {
             return Vec::new();
         };
         let update = plan.updates[plan.next];
+        let retry = matches!(outcome, Outcome::RolledBack | Outcome::Failed(_))
+            && plan.tries < self.retries;
+        if retry {
+            plan.tries += 1;
+            metrics.retry(d);
+            return vec![(d, update)];
+        }
         metrics.update_outcome(now, d, update, outcome);
         plan.next += 1;
+        plan.tries = 0;
         if *outcome == Outcome::Committed && plan.next < plan.updates.len() {
             return vec![(d, plan.updates[plan.next])];
         }

@@ -288,7 +288,9 @@ pub struct Outage {
 }
 
 /// A link tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkTier {
     /// Backend to site gateway.
@@ -351,6 +353,14 @@ pub struct Rollout {
     /// When the updates are released (the rollout starts), hours after the epoch.
     #[serde(default)]
     pub release_h: f64,
+    /// How often a device's update is tried again after it rolled back or its session
+    /// failed (a rejection by a device check is final).
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+}
+
+fn default_retries() -> u32 {
+    2
 }
 
 fn default_policy() -> String {

@@ -278,6 +278,19 @@ impl<R: CryptoRng> Device<R> {
         self.reset(now, Boot::PowerCycle);
     }
 
+    /// A planned reset: write every context's exact state (no margin) to flash, so that
+    /// the UM can go on with the same context after the reboot.
+    fn save_contexts_for_shutdown(&mut self) {
+        let Some(running) = &self.running else {
+            return;
+        };
+        for (rid, ctx) in &running.contexts {
+            if let Some(saved) = self.persistent.oscore.get_mut(rid) {
+                saved.state = ctx.shutdown_state();
+            }
+        }
+    }
+
     fn reset(&mut self, now: Instant, why: Boot) {
         if let Some(running) = self.running.take() {
             self.coap_before.accumulate(running.endpoint.stats());

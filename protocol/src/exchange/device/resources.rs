@@ -403,6 +403,7 @@ impl<R: CryptoRng> Device<R> {
                     sequence: Some(staged.image().sequence),
                 });
                 self.persistent.slots.swap();
+                self.save_contexts_for_shutdown();
                 self.reset(now, Boot::Install(staged));
             }
             other => self.update = other,
