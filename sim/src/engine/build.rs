@@ -209,7 +209,6 @@ pub(crate) fn build(scenario: &Scenario, seed: u64) -> Result<Engine, BuildError
     let um = UpdateManager::new(
         UmConfig {
             auth_server: AS_ADDR,
-            coap: endpoint.clone(),
             block_size: um_block,
             poll_interval: secs(scenario.backend.update_manager.poll_interval_s),
             max_attempts: scenario.backend.update_manager.max_attempts,

@@ -15,7 +15,9 @@ mod rollout;
 
 use std::collections::VecDeque;
 
-use icsim_protocol::exchange::{Addr, AuthServer, Device, Node, Repository, UpdateManager};
+use icsim_protocol::exchange::{
+    Addr, AuthServer, Device, Node, Repository, UmEvent, UpdateManager,
+};
 use icsim_protocol::time::{Duration, Instant};
 use rand_chacha::ChaCha20Rng;
 
@@ -547,6 +549,15 @@ impl Engine {
 
     fn drain_um(&mut self, now: Instant) {
         while let Some(event) = self.um.poll_event() {
+            if let UmEvent::Step {
+                device,
+                step: "install",
+            } = &event
+                && let Some(NodeId::Device(d)) = node_of(*device)
+            {
+                let starts = self.rollout.staged(d);
+                self.start_jobs(now, starts);
+            }
             if let Some((device, outcome)) = self.metrics.um_event(now, &event) {
                 let Some(NodeId::Device(d)) = node_of(device) else {
                     continue;

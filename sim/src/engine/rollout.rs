@@ -1,6 +1,9 @@
 //! The rollout: which devices start when. For now the `all_at_once` policy: every device,
-//! in fleet order, at most `concurrency` at a time; a device that commits an update goes on
-//! with its next one at once; a device whose update fails gets none of the later ones.
+//! in fleet order, at most `concurrency` transferring at a time. The limit is on transfers:
+//! a device gives its slot back once its image is staged (it may then wait for its
+//! maintenance window without blocking others). A device that commits an update goes on
+//! with its next one as soon as a slot is free (ahead of devices not started yet); a device
+//! whose update fails gets none of the later ones.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -21,6 +24,7 @@ pub(crate) struct DevicePlan {
     pub(crate) updates: Vec<usize>,
     next: usize,
     tries: u32,
+    holding: bool,
 }
 
 impl DevicePlan {
@@ -29,6 +33,7 @@ impl DevicePlan {
             updates,
             next: 0,
             tries: 0,
+            holding: false,
         }
     }
 }
@@ -107,11 +112,28 @@ impl Rollout {
             let Some(d) = self.pending.pop_front() else {
                 break;
             };
-            let plan = &self.plans[d as usize];
+            let plan = &mut self.plans[d as usize];
+            plan.holding = true;
             self.active += 1;
             starts.push((d, plan.updates[plan.next]));
         }
         starts
+    }
+
+    fn release_slot(&mut self, d: u32) {
+        if let Some(plan) = self.plans.get_mut(d as usize)
+            && plan.holding
+        {
+            plan.holding = false;
+            self.active -= 1;
+        }
+    }
+
+    /// A device staged its image (its session moved on to the install): its transfer slot
+    /// is free for the next device.
+    pub(crate) fn staged(&mut self, d: u32) -> Vec<(u32, usize)> {
+        self.release_slot(d);
+        self.fill()
     }
 
     /// A device's session ended; returns the jobs to start now.
@@ -131,18 +153,20 @@ impl Rollout {
         if retry {
             plan.tries += 1;
             metrics.retry(d);
-            return vec![(d, update)];
+        } else {
+            metrics.update_outcome(now, d, update, outcome);
+            plan.next += 1;
+            plan.tries = 0;
         }
-        metrics.update_outcome(now, d, update, outcome);
-        plan.next += 1;
-        plan.tries = 0;
-        if *outcome == Outcome::Committed && plan.next < plan.updates.len() {
-            return vec![(d, plan.updates[plan.next])];
+        let more = retry || (*outcome == Outcome::Committed && plan.next < plan.updates.len());
+        self.release_slot(d);
+        if more {
+            // Next in line: ahead of the devices not started yet.
+            self.pending.push_front(d);
+        } else {
+            metrics.device_done(now, d, *outcome == Outcome::Committed);
+            self.done += 1;
         }
-        let patched = *outcome == Outcome::Committed;
-        metrics.device_done(now, d, patched);
-        self.active -= 1;
-        self.done += 1;
         self.fill()
     }
 
@@ -162,7 +186,7 @@ impl Rollout {
 
     /// Whether every device's rollout has ended.
     pub(crate) fn is_complete(&self) -> bool {
-        self.released && self.pending.is_empty() && self.active == 0
+        self.released && self.done == self.plans.len() as u64
     }
 
     /// Devices whose rollout has ended.

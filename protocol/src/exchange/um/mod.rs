@@ -47,7 +47,13 @@ impl Default for UmConfig {
     fn default() -> Self {
         UmConfig {
             auth_server: Addr(0),
-            coap: EndpointConfig::default(),
+            // The UM talks to a whole fleet at once: room for a request to every device.
+            coap: EndpointConfig {
+                max_outstanding_requests: 1 << 20,
+                max_pending_requests: 1 << 16,
+                max_dedup_entries: 1 << 20,
+                ..EndpointConfig::default()
+            },
             block_size: BlockSize::from_bytes(1024)
                 .unwrap_or(BlockSize::from_szx(6).expect("SZX 6 is 1024 bytes")),
             poll_interval: Duration::from_secs(5),

@@ -80,6 +80,8 @@ pub(super) struct Session {
     pub(super) attempts: u32,
     /// When the device last answered (or the session started).
     pub(super) last_heard: Option<Instant>,
+    /// When the device was told to install.
+    pub(super) install_at: Option<Instant>,
     restarts: u32,
     resume: Resume,
 }
@@ -94,6 +96,7 @@ impl Session {
             step: Step::Token,
             attempts: 0,
             last_heard: None,
+            install_at: None,
             restarts: 0,
             resume: Resume::Envelope,
         }
@@ -158,10 +161,11 @@ impl<R: CryptoRng> UpdateManager<R> {
                 self.send_protected(now, device, msg::request(RequestType::Post, PATH_CEK, body));
             }
             Step::Install => {
-                let body = InstallCommand {
-                    at: job.install.at(now.unix_secs()),
+                let at = job.install.at(now.unix_secs());
+                if let Some(s) = self.sessions.get_mut(&device) {
+                    s.install_at = at.map(Instant::from_unix_secs);
                 }
-                .encode();
+                let body = InstallCommand { at }.encode();
                 self.send_protected(
                     now,
                     device,
@@ -447,8 +451,18 @@ impl<R: CryptoRng> UpdateManager<R> {
                 }
             }
             ("install", Some(ResponseType::Changed)) => {
+                // No point asking before the install has even started.
+                let from = self
+                    .sessions
+                    .get(&device)
+                    .and_then(|s| s.install_at)
+                    .unwrap_or(now)
+                    .max(now);
                 self.set_step(device, Step::AwaitCommit);
-                self.schedule_poll(now, device);
+                if let Some(s) = self.sessions.get_mut(&device) {
+                    s.last_heard = Some(from);
+                }
+                self.schedule_poll(from, device);
             }
             ("await_staged" | "await_commit", Some(ResponseType::Content)) => {
                 let Ok(status) = StatusReport::decode(&inner.payload) else {
