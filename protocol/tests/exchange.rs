@@ -506,3 +506,52 @@ fn figures_bytes_and_datagrams_per_phase() {
         assert!(table["2 envelope"].1 >= 2 && table["3 key"].1 == 2);
     }
 }
+
+#[test]
+fn a_held_install_waits_for_the_command_and_a_revert_goes_back() {
+    use icsim_protocol::exchange::{InstallTiming, JobKind, UmEvent, UpdateJob};
+    use std::sync::Arc;
+    let mut w = build(&Options {
+        install: InstallTiming::OnCommand,
+        ..Options::default()
+    });
+    let mut wire = wire(());
+    // Staged, then nothing until the rollout says so.
+    w.run(&mut wire, HOUR, |w, _| {
+        if w.um_events
+            .iter()
+            .any(|(_, e)| matches!(e, UmEvent::Staged { .. }))
+        {
+            w.outcome = Some(Outcome::Failed("paused".into()));
+        }
+    });
+
+    w.outcome = None;
+    w.run(&mut wire, Duration::from_secs(600), |_, _| {});
+    assert_eq!(w.outcome, None, "no install without the command");
+    assert_eq!(w.installed(), Some(6));
+    assert!(
+        !w.device_saw(|e| *e == DeviceEvent::ProcessStopped),
+        "no reboot while held"
+    );
+    w.um.command_install(wire.now(), DEV, None);
+    w.run(&mut wire, HOUR, |_, _| {});
+    assert_eq!(w.outcome, Some(Outcome::Committed));
+    assert_eq!(w.installed(), Some(7));
+
+    // The rollout is aborted: the device is ordered back to its previous image.
+    let revert = Arc::new(UpdateJob {
+        kind: JobKind::Revert,
+        ..(*w.job).clone()
+    });
+    w.outcome = None;
+    w.um.start(wire.now(), DEV, "plc-1", revert);
+    w.run(&mut wire, HOUR, |_, _| {});
+    assert_eq!(w.outcome, Some(Outcome::Reverted));
+    assert_eq!(
+        w.installed(),
+        Some(6),
+        "back to the sequence number before the update"
+    );
+    assert!(w.device_saw(|e| matches!(e, DeviceEvent::Reverted { sequence: 7 })));
+}

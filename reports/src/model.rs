@@ -89,6 +89,9 @@ pub struct Completion {
     pub t100_h: Option<f64>,
     /// Devices patched at the end.
     pub patched: u64,
+    /// When each patched device was patched, hours after the release, ascending (for the
+    /// completion-time CDF).
+    pub patch_times_h: Vec<f64>,
     /// Share of the fleet patched at the end.
     pub patched_share: f64,
 }

@@ -50,7 +50,7 @@ pub use device::{
     Slots, StagedImage,
 };
 pub use repository::Repository;
-pub use um::{InstallTiming, Outcome, UmConfig, UmEvent, UpdateJob, UpdateManager};
+pub use um::{InstallTiming, JobKind, Outcome, UmConfig, UmEvent, UpdateJob, UpdateManager};
 
 /// A node's network address (the simulator's or the harness's numbering).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -9,6 +9,7 @@
 //! | `suit/payload` | POST (Block1) | OSCORE | encrypted payload (push mode) | 2.04 |
 //! | `suit/install` | POST | OSCORE | [`InstallCommand`] | 2.04 |
 //! | `suit/status` | GET | OSCORE | none | 2.05 [`StatusReport`] |
+//! | `suit/revert` | POST | OSCORE | none | 2.04 |
 //!
 //! A rejection is 4.03 Forbidden (or 4.09 Conflict for a request that does not fit the
 //! device's state) with a [`Refusal`] body naming the reason code.
@@ -30,6 +31,9 @@ pub const PATH_PAYLOAD: &str = "suit/payload";
 pub const PATH_INSTALL: &str = "suit/install";
 /// The status resource.
 pub const PATH_STATUS: &str = "suit/status";
+/// The revert resource: back to the image before the last committed update (an aborted
+/// rollout).
+pub const PATH_REVERT: &str = "suit/revert";
 /// The Authorization Server's token endpoint (RFC 9200 section 5.8).
 pub const PATH_TOKEN: &str = "token";
 

@@ -103,6 +103,11 @@ impl InstalledComponents {
         self.0.insert(component, sequence);
     }
 
+    /// Forget `component` (it was never installed, or its image was removed).
+    pub fn remove(&mut self, component: &ComponentId) {
+        self.0.remove(component);
+    }
+
     /// The installed sequence number of `component`.
     pub fn sequence(&self, component: &ComponentId) -> Option<u64> {
         self.0.get(component).copied()

@@ -48,6 +48,7 @@ pub struct Options {
     pub boot_failure_ppm: u32,
     pub push: bool,
     pub defences: Defences,
+    pub install: icsim_protocol::exchange::InstallTiming,
 }
 
 impl Default for Options {
@@ -60,6 +61,7 @@ impl Default for Options {
             boot_failure_ppm: 0,
             push: false,
             defences: Defences::default(),
+            install: icsim_protocol::exchange::InstallTiming::Immediate,
         }
     }
 }
@@ -74,6 +76,7 @@ pub struct World {
     pub um_events: Vec<(Instant, UmEvent)>,
     pub device_events: Vec<(Instant, DeviceEvent)>,
     pub outcome: Option<Outcome>,
+    pub job: Arc<UpdateJob>,
 }
 
 pub fn build(opts: &Options) -> World {
@@ -188,9 +191,11 @@ pub fn build(opts: &Options) -> World {
         },
         path: PATH.into(),
         payload: opts.push.then(|| Arc::clone(&payload)),
-        install: icsim_protocol::exchange::InstallTiming::Immediate,
+        install: opts.install,
+        kind: icsim_protocol::exchange::JobKind::Install,
     };
-    um.start(now, DEV, opts.audience, Arc::new(job));
+    let job = Arc::new(job);
+    um.start(now, DEV, opts.audience, Arc::clone(&job));
     World {
         um,
         auth,
@@ -201,6 +206,7 @@ pub fn build(opts: &Options) -> World {
         um_events: Vec::new(),
         device_events: Vec::new(),
         outcome: None,
+        job,
     }
 }
 

@@ -11,7 +11,7 @@ use icsim_protocol::coap::{BlockSize, EndpointConfig};
 use icsim_protocol::credential::{AuthorScope, CredentialClaims};
 use icsim_protocol::exchange::wire::Delivery;
 use icsim_protocol::exchange::{
-    AuthServer, Device, DeviceConfig, DevicePersistent, InstallTiming, Repository, UmConfig,
+    AuthServer, Device, DeviceConfig, DevicePersistent, InstallTiming, JobKind, Repository, UmConfig,
     UpdateJob, UpdateManager,
 };
 use icsim_protocol::ids::{ComponentId, UpdateType, Uuid};
@@ -192,6 +192,7 @@ pub(crate) fn build(scenario: &Scenario, seed: u64) -> Result<Engine, BuildError
                     path,
                     payload: (scenario.rollout.delivery == DeliveryMode::Push).then_some(payload),
                     install: InstallTiming::Immediate,
+                    kind: JobKind::Install,
                 },
             });
         }

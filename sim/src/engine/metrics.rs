@@ -384,6 +384,7 @@ pub(super) fn report(engine: &mut Engine, info: RunInfo, end: Instant) -> RunRep
             t99_h: t_at(0.99),
             t100_h: t_at(1.0),
             patched: patched_n,
+            patch_times_h: patched.iter().map(|t| hours(*t - release)).collect(),
             patched_share: if n == 0 {
                 1.0
             } else {

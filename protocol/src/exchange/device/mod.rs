@@ -140,6 +140,11 @@ pub enum DeviceEvent {
         /// The sequence number that failed.
         sequence: u64,
     },
+    /// The device went back to its previous image on the operator's order.
+    Reverted {
+        /// The sequence number it left.
+        sequence: u64,
+    },
     /// Cryptographic work done (for virtual CPU time).
     Work(CryptoWork),
 }
@@ -151,6 +156,8 @@ enum Boot {
     Install(StagedImage),
     /// Boot the previous image after a failed self-test.
     Rollback(u64),
+    /// Boot the previous image on the operator's order.
+    Revert(u64),
     /// A power cycle (or any reset not caused by an update).
     PowerCycle,
 }
@@ -175,6 +182,11 @@ enum UpdateState {
     Installing {
         staged: StagedImage,
         until: Instant,
+    },
+    Reverting {
+        component: ComponentId,
+        before: Option<u64>,
+        committed: u64,
     },
 }
 
@@ -206,6 +218,7 @@ pub struct Device<R> {
     update: UpdateState,
     events: VecDeque<DeviceEvent>,
     coap_before: crate::coap::Stats,
+    outbox: VecDeque<Transmit<Addr>>,
 }
 
 impl<R: CryptoRng> Device<R> {
@@ -222,6 +235,7 @@ impl<R: CryptoRng> Device<R> {
             update: UpdateState::Idle,
             events: VecDeque::new(),
             coap_before: crate::coap::Stats::default(),
+            outbox: VecDeque::new(),
         };
         device.boot(now);
         device
@@ -258,9 +272,9 @@ impl<R: CryptoRng> Device<R> {
             UpdateState::AwaitKey { .. } => UpdatePhase::AwaitKey,
             UpdateState::Downloading { .. } => UpdatePhase::Downloading,
             UpdateState::Staged(_) => UpdatePhase::Staged,
-            UpdateState::Scheduled { .. } | UpdateState::Installing { .. } => {
-                UpdatePhase::Installing
-            }
+            UpdateState::Scheduled { .. }
+            | UpdateState::Installing { .. }
+            | UpdateState::Reverting { .. } => UpdatePhase::Installing,
         }
     }
 
@@ -292,7 +306,14 @@ impl<R: CryptoRng> Device<R> {
     }
 
     fn reset(&mut self, now: Instant, why: Boot) {
-        if let Some(running) = self.running.take() {
+        if let Some(mut running) = self.running.take() {
+            // A planned reset lets the network stack flush what the device already
+            // answered; a power cut loses it.
+            if !matches!(why, Boot::PowerCycle) {
+                while let Some(t) = running.endpoint.poll_transmit() {
+                    self.outbox.push_back(t);
+                }
+            }
             self.coap_before.accumulate(running.endpoint.stats());
             self.events.push_back(DeviceEvent::ProcessStopped);
         }
@@ -511,6 +532,9 @@ impl<R: CryptoRng> Node for Device<R> {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit<Addr>> {
+        if let Some(t) = self.outbox.pop_front() {
+            return Some(t);
+        }
         self.running.as_mut()?.endpoint.poll_transmit()
     }
 
@@ -518,6 +542,8 @@ impl<R: CryptoRng> Node for Device<R> {
         let update = match &self.update {
             UpdateState::Scheduled { at, .. } => Some(*at),
             UpdateState::Installing { until, .. } => Some(*until),
+            // Runs at the next call, once the acknowledgement is out.
+            UpdateState::Reverting { .. } => self.running.as_ref().map(|_| Instant::UNIX_EPOCH),
             _ => None,
         };
         let endpoint = self

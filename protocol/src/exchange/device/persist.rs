@@ -111,4 +111,7 @@ pub struct DevicePersistent {
     pub boots: u64,
     /// The result of the last update.
     pub last_outcome: Option<LastOutcome>,
+    /// What an operator-ordered revert goes back to: the component of the last committed
+    /// update, the sequence number installed before it, and the committed one.
+    pub revert_to: Option<(ComponentId, Option<u64>, u64)>,
 }

@@ -11,7 +11,7 @@ use crate::coap::{
 };
 use crate::exchange::wire::{
     Delivery, InstallCommand, KeyDelivery, PATH_CEK, PATH_ENVELOPE, PATH_INSTALL, PATH_PAYLOAD,
-    PATH_STATUS, Refusal, StatusReport, UpdatePhase,
+    PATH_REVERT, PATH_STATUS, Refusal, StatusReport, UpdatePhase,
 };
 use crate::exchange::{Addr, CryptoWork, msg};
 use crate::ids::UpdateType;
@@ -48,9 +48,11 @@ impl<R: CryptoRng> Device<R> {
             (PATH_CEK, Some(RequestType::Post)) => self.on_cek(now, from, kid, &inner),
             (PATH_PAYLOAD, Some(RequestType::Post)) => self.on_payload(now, from, kid, &inner),
             (PATH_INSTALL, Some(RequestType::Post)) => self.on_install(now, from, kid, &inner),
-            (PATH_STATUS | PATH_ENVELOPE | PATH_CEK | PATH_PAYLOAD | PATH_INSTALL, _) => {
-                msg::response(ResponseType::MethodNotAllowed, Vec::new())
-            }
+            (PATH_REVERT, Some(RequestType::Post)) => self.on_revert(now, from, kid),
+            (
+                PATH_STATUS | PATH_ENVELOPE | PATH_CEK | PATH_PAYLOAD | PATH_INSTALL | PATH_REVERT,
+                _,
+            ) => msg::response(ResponseType::MethodNotAllowed, Vec::new()),
             _ => msg::response(ResponseType::NotFound, Vec::new()),
         }
     }
@@ -387,6 +389,31 @@ impl<R: CryptoRng> Device<R> {
         msg::response(ResponseType::Changed, Vec::new())
     }
 
+    fn on_revert(&mut self, now: Instant, from: Addr, kid: &[u8]) -> Packet {
+        if !matches!(self.update, UpdateState::Idle) {
+            return conflict("update_in_progress");
+        }
+        let Some((component, before, committed)) = self.persistent.revert_to.clone() else {
+            return conflict("nothing_to_revert");
+        };
+        // Reverting needs the same right as installing would: any install scope.
+        let allowed = UpdateType::ALL.into_iter().any(|t| {
+            self.tokens
+                .authorize(now, kid, ScopeToken::install(t))
+                .is_ok()
+        });
+        if !allowed && let Err(reply) = self.authorize(now, from, kid, ScopeToken::FwInstall) {
+            return reply;
+        }
+        // Acknowledge first; the revert itself runs from the timer, right after.
+        self.update = UpdateState::Reverting {
+            component,
+            before,
+            committed,
+        };
+        msg::response(ResponseType::Changed, Vec::new())
+    }
+
     /// Run the install timeline: the scheduled start, then the reset into the new image.
     pub(super) fn advance_update(&mut self, now: Instant) {
         match std::mem::replace(&mut self.update, UpdateState::Idle) {
@@ -406,6 +433,23 @@ impl<R: CryptoRng> Device<R> {
                 self.save_contexts_for_shutdown();
                 self.reset(now, Boot::Install(staged));
             }
+            UpdateState::Reverting {
+                component,
+                before,
+                committed,
+            } => {
+                // A/B: the previous image is still in the other slot. Going back to it lowers
+                // the installed sequence number on purpose: an operator-ordered revert, not
+                // an attack (an attacker has no token).
+                self.persistent.slots.swap();
+                match before {
+                    Some(seq) => self.persistent.installed.set(component, seq),
+                    None => self.persistent.installed.remove(&component),
+                }
+                self.persistent.revert_to = None;
+                self.save_contexts_for_shutdown();
+                self.reset(now, Boot::Revert(committed));
+            }
             other => self.update = other,
         }
     }
@@ -421,6 +465,9 @@ impl<R: CryptoRng> Device<R> {
                     self.persistent.slots.swap();
                     self.reset(now, Boot::Rollback(image.sequence));
                 } else {
+                    let before = self.persistent.installed.sequence(&image.component);
+                    self.persistent.revert_to =
+                        Some((image.component.clone(), before, image.sequence));
                     self.persistent
                         .installed
                         .set(image.component.clone(), image.sequence);
@@ -442,6 +489,14 @@ impl<R: CryptoRng> Device<R> {
                     sequence: Some(sequence),
                 });
                 self.events.push_back(DeviceEvent::RolledBack { sequence });
+            }
+            Boot::Revert(sequence) => {
+                self.persistent.last_outcome = Some(LastOutcome {
+                    phase: UpdatePhase::RolledBack,
+                    reason: Some("reverted".into()),
+                    sequence: Some(sequence),
+                });
+                self.events.push_back(DeviceEvent::Reverted { sequence });
             }
             Boot::PowerCycle => {}
         }

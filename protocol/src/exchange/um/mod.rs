@@ -83,6 +83,18 @@ pub struct UpdateJob {
     pub payload: Option<Arc<[u8]>>,
     /// When the device is to install the staged image.
     pub install: InstallTiming,
+    /// Install the update, or revert a device that committed it.
+    pub kind: JobKind,
+}
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JobKind {
+    /// Carry the update to the device and install it.
+    #[default]
+    Install,
+    /// Order the device back to the image it ran before this update (an aborted rollout).
+    Revert,
 }
 
 /// When a device installs a staged image.
@@ -92,6 +104,9 @@ pub enum InstallTiming {
     Immediate,
     /// At this time (Unix seconds), or at once if it has passed.
     At(u64),
+    /// When the rollout says so: the session waits after staging until
+    /// [`UpdateManager::command_install`] (e.g. to keep a redundancy cell's availability).
+    OnCommand,
     /// In a daily window: `start_s` seconds after UTC midnight, lasting `duration_s`. If the
     /// image is staged inside a window, at once; otherwise at the next window's start.
     DailyWindow {
@@ -106,7 +121,7 @@ impl InstallTiming {
     /// The install time to command at `now` (Unix seconds), `None` meaning at once.
     pub fn at(self, now: u64) -> Option<u64> {
         match self {
-            InstallTiming::Immediate => None,
+            InstallTiming::Immediate | InstallTiming::OnCommand => None,
             InstallTiming::At(t) => (t > now).then_some(t),
             InstallTiming::DailyWindow {
                 start_s,
@@ -139,6 +154,10 @@ pub enum Outcome {
     Rejected(String),
     /// The session gave up (device unreachable, too many restarts, protocol error).
     Failed(String),
+    /// The rollout cancelled the session before the device installed.
+    Cancelled,
+    /// The device went back to its previous image on the operator's order.
+    Reverted,
 }
 
 /// What the UM reports.
@@ -154,6 +173,12 @@ pub enum UmEvent {
     },
     /// The UM posted its token again to get a fresh context (device rebooted or lost it).
     Rekeyed {
+        /// The device.
+        device: Addr,
+    },
+    /// A device staged its image and waits for [`UpdateManager::command_install`]
+    /// ([`InstallTiming::OnCommand`]).
+    Staged {
         /// The device.
         device: Addr,
     },
@@ -201,6 +226,24 @@ impl<R: CryptoRng> UpdateManager<R> {
         self.sessions
             .insert(device, Session::new(audience.to_string(), job));
         self.send(now, device);
+    }
+
+    /// Let a device whose session waits after staging install now, or at `at` (Unix
+    /// seconds). Ignored for a device that is not waiting.
+    pub fn command_install(&mut self, now: Instant, device: Addr, at: Option<u64>) {
+        if let Some(s) = self.sessions.get_mut(&device)
+            && matches!(s.step, Step::Held)
+        {
+            s.commanded_at = Some(at);
+            self.set_step(device, Step::Install);
+            self.send(now, device);
+        }
+    }
+
+    /// Stop the session with `device` (the rollout was aborted). A device that has not
+    /// installed yet keeps running its current image.
+    pub fn cancel(&mut self, device: Addr) {
+        self.finish(device, Outcome::Cancelled);
     }
 
     /// Whether a session for `device` is running.

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use coap_lite::{Packet, RequestType, ResponseType};
 use rand_core::CryptoRng;
 
-use super::{Outcome, UmEvent, UpdateJob, UpdateManager};
+use super::{InstallTiming, JobKind, Outcome, UmEvent, UpdateJob, UpdateManager};
 use crate::ace::{AccessTokenResponse, ClientExchange, Scope, ScopeToken};
 use crate::coap::{Block1Sender, BlockOption, BlockStep};
 use crate::exchange::auth_server::encode_token_request;
 use crate::exchange::wire::{
     Delivery, InstallCommand, KeyDelivery, PATH_AUTHZ_INFO, PATH_CEK, PATH_ENVELOPE, PATH_INSTALL,
-    PATH_PAYLOAD, PATH_STATUS, PATH_TOKEN, Refusal, StatusReport, UpdatePhase,
+    PATH_PAYLOAD, PATH_REVERT, PATH_STATUS, PATH_TOKEN, Refusal, StatusReport, UpdatePhase,
 };
 use crate::exchange::{Addr, msg};
 use crate::oscore::{RequestBinding, SecurityContext};
@@ -32,8 +32,12 @@ pub(super) enum Step {
     Push(Block1Sender),
     /// Polling until the device has staged the image.
     AwaitStaged,
+    /// Waiting for the rollout's go to install.
+    Held,
     /// Sending the install command.
     Install,
+    /// Ordering the device back to its previous image.
+    Revert,
     /// Polling until the device has committed or rolled back.
     AwaitCommit,
     /// Finished.
@@ -49,7 +53,9 @@ impl Step {
             Step::Key => "key",
             Step::Push(_) => "push",
             Step::AwaitStaged => "await_staged",
+            Step::Held => "held",
             Step::Install => "install",
+            Step::Revert => "revert",
             Step::AwaitCommit => "await_commit",
             Step::Done => "done",
         }
@@ -82,6 +88,8 @@ pub(super) struct Session {
     pub(super) last_heard: Option<Instant>,
     /// When the device was told to install.
     pub(super) install_at: Option<Instant>,
+    /// The install time the rollout commanded (`Some(None)`: at once).
+    pub(super) commanded_at: Option<Option<u64>>,
     restarts: u32,
     resume: Resume,
 }
@@ -97,6 +105,7 @@ impl Session {
             attempts: 0,
             last_heard: None,
             install_at: None,
+            commanded_at: None,
             restarts: 0,
             resume: Resume::Envelope,
         }
@@ -161,7 +170,9 @@ impl<R: CryptoRng> UpdateManager<R> {
                 self.send_protected(now, device, msg::request(RequestType::Post, PATH_CEK, body));
             }
             Step::Install => {
-                let at = job.install.at(now.unix_secs());
+                let at = s
+                    .commanded_at
+                    .unwrap_or_else(|| job.install.at(now.unix_secs()));
                 if let Some(s) = self.sessions.get_mut(&device) {
                     s.install_at = at.map(Instant::from_unix_secs);
                 }
@@ -179,7 +190,29 @@ impl<R: CryptoRng> UpdateManager<R> {
                     msg::request(RequestType::Get, PATH_STATUS, Vec::new()),
                 );
             }
-            Step::Done => {}
+            Step::Revert => {
+                self.send_protected(
+                    now,
+                    device,
+                    msg::request(RequestType::Post, PATH_REVERT, Vec::new()),
+                );
+            }
+            Step::Held | Step::Done => {}
+        }
+    }
+
+    /// The device staged its image: install, or wait for the rollout's go.
+    fn on_staged(&mut self, now: Instant, device: Addr) {
+        let held = self
+            .sessions
+            .get(&device)
+            .is_some_and(|s| s.job.install == InstallTiming::OnCommand && s.commanded_at.is_none());
+        if held {
+            self.set_step(device, Step::Held);
+            self.events.push_back(UmEvent::Staged { device });
+        } else {
+            self.set_step(device, Step::Install);
+            self.send(now, device);
         }
     }
 
@@ -279,7 +312,15 @@ impl<R: CryptoRng> UpdateManager<R> {
             .sessions
             .get(&device)
             .map_or(Resume::Envelope, |s| s.resume);
+        let revert = self
+            .sessions
+            .get(&device)
+            .is_some_and(|s| s.job.kind == JobKind::Revert);
         match resume {
+            Resume::Envelope if revert => {
+                self.set_step(device, Step::Revert);
+                self.send(now, device);
+            }
             Resume::Envelope => self.start_envelope(now, device),
             Resume::AwaitStaged => {
                 self.set_step(device, Step::AwaitStaged);
@@ -412,10 +453,7 @@ impl<R: CryptoRng> UpdateManager<R> {
                         self.set_step(device, Step::Key);
                         self.send(now, device);
                     }
-                    Ok(BlockStep::Complete(_)) => {
-                        self.set_step(device, Step::Install);
-                        self.send(now, device);
-                    }
+                    Ok(BlockStep::Complete(_)) => self.on_staged(now, device),
                     Err(e) => self.finish(device, Outcome::Failed(format!("block-wise: {e}"))),
                 }
             }
@@ -450,6 +488,10 @@ impl<R: CryptoRng> UpdateManager<R> {
                     }
                 }
             }
+            ("revert", Some(ResponseType::Changed)) => {
+                self.set_step(device, Step::AwaitCommit);
+                self.schedule_poll(now, device);
+            }
             ("install", Some(ResponseType::Changed)) => {
                 // No point asking before the install has even started.
                 let from = self
@@ -481,16 +523,22 @@ impl<R: CryptoRng> UpdateManager<R> {
     fn on_status(&mut self, now: Instant, device: Addr, installing: bool, status: StatusReport) {
         let sequence = self.sessions.get(&device).map(|s| s.job.sequence);
         match status.phase {
-            UpdatePhase::Staged if !installing => {
-                self.set_step(device, Step::Install);
-                self.send(now, device);
-            }
+            UpdatePhase::Staged if !installing => self.on_staged(now, device),
             UpdatePhase::AwaitKey | UpdatePhase::Downloading if !installing => {
                 self.schedule_poll(now, device)
             }
             UpdatePhase::Installing => self.schedule_poll(now, device),
             UpdatePhase::Committed if status.sequence == sequence => {
                 self.finish(device, Outcome::Committed)
+            }
+            UpdatePhase::RolledBack
+                if status.sequence == sequence
+                    && self
+                        .sessions
+                        .get(&device)
+                        .is_some_and(|s| s.job.kind == JobKind::Revert) =>
+            {
+                self.finish(device, Outcome::Reverted)
             }
             UpdatePhase::RolledBack if status.sequence == sequence => {
                 self.finish(device, Outcome::RolledBack)
