@@ -39,6 +39,8 @@ pub struct RunReport {
     pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
     /// Rejections and refusals by reason code.
     pub rejections: BTreeMap<String, u64>,
+    /// How the rollout policy behaved.
+    pub rollout: RolloutStats,
     /// Engine statistics (simulated events).
     pub engine: EngineStats,
 }
@@ -206,4 +208,27 @@ pub struct EngineStats {
     pub events: u64,
     /// Simulated time at the end, hours after the epoch.
     pub simulated_h: f64,
+}
+
+/// How the rollout policy behaved: the figures its rules are checked against.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RolloutStats {
+    /// The policy's name.
+    pub policy: String,
+    /// When the abort criterion stopped the rollout, hours after the release.
+    pub aborted_at_h: Option<f64>,
+    /// Devices whose update was started.
+    pub devices_started: u64,
+    /// Devices never started (the rollout was aborted, or did not get to them).
+    pub devices_never_started: u64,
+    /// Devices ordered back to their previous image after an abort.
+    pub reverted: u64,
+    /// Most devices with an update in progress at once.
+    pub max_in_progress: u64,
+    /// Most PLCs of one redundancy cell down at once.
+    pub max_cell_down: u64,
+    /// Reboots to install an update that began outside the site's maintenance window.
+    pub reboots_outside_window: u64,
+    /// Sessions cancelled by the per-device timeout.
+    pub timeouts: u64,
 }

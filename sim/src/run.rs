@@ -47,8 +47,18 @@ pub fn run(
     seed: Option<u64>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunReport, RunError> {
+    run_policy(scenario, seed, None, progress)
+}
+
+/// Run `scenario` under the named `policy` (default: the scenario's `rollout.policy`).
+pub fn run_policy(
+    scenario: &Scenario,
+    seed: Option<u64>,
+    policy: Option<&str>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RunReport, RunError> {
     let seed = seed.unwrap_or(scenario.seed);
-    let mut engine = crate::engine::build(scenario, seed)?;
+    let mut engine = crate::engine::build(scenario, seed, policy)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
@@ -61,7 +71,7 @@ pub fn run(
         epoch: scenario.epoch.clone(),
         horizon_h: scenario.horizon_h,
         release_h: scenario.rollout.release_h,
-        policy: scenario.rollout.policy.clone(),
+        policy: policy.unwrap_or(&scenario.rollout.policy).to_string(),
         seed,
     }))
 }

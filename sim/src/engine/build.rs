@@ -11,8 +11,8 @@ use icsim_protocol::coap::{BlockSize, EndpointConfig};
 use icsim_protocol::credential::{AuthorScope, CredentialClaims};
 use icsim_protocol::exchange::wire::Delivery;
 use icsim_protocol::exchange::{
-    AuthServer, Device, DeviceConfig, DevicePersistent, InstallTiming, JobKind, Repository, UmConfig,
-    UpdateJob, UpdateManager,
+    AuthServer, Device, DeviceConfig, DevicePersistent, InstallTiming, JobKind, Repository,
+    UmConfig, UpdateJob, UpdateManager,
 };
 use icsim_protocol::ids::{ComponentId, UpdateType, Uuid};
 use icsim_protocol::keys::{KeyAlgorithm, PrivateKey};
@@ -23,14 +23,16 @@ use rand_core::Rng;
 
 use super::metrics::Metrics;
 use super::queue::EventQueue;
-use super::rollout::{DevicePlan, Rollout, SitePlan, UpdateTemplate};
+use super::rollout::{DevicePlan, Policy, Rollout, SitePlan, UpdateTemplate};
 use super::{
     AS_ADDR, CACHE_BASE, CpuCosts, DeviceSlot, Dir, Engine, Event, REPO_ADDR, SiteNet, Station,
     TimerTable,
 };
 use crate::net::{LinkDirection, LinkParams, outage_spans};
 use crate::rng::stream;
-use crate::scenario::model::{DeliveryMode, InstallTiming as ScenarioInstall, LinkTier, Scenario};
+use crate::scenario::model::{
+    DeliveryMode, InstallTiming as ScenarioInstall, LinkTier, Scenario, Strategy,
+};
 use crate::scenario::{parse_epoch, parse_window_start};
 
 /// Why a run could not be built (the scenario passed validation, so these are internal).
@@ -66,8 +68,54 @@ fn dir(
     }
 }
 
-/// Build the engine for `scenario` with `seed`.
-pub(crate) fn build(scenario: &Scenario, seed: u64) -> Result<Engine, BuildError> {
+/// The policy in force: `policy` (or the scenario's `rollout.policy`) with the rollout's
+/// knobs as defaults.
+fn effective_policy(
+    scenario: &Scenario,
+    policy: Option<&str>,
+) -> Result<(Policy, ScenarioInstall), BuildError> {
+    let r = &scenario.rollout;
+    let name = policy.unwrap_or(&r.policy);
+    let named = scenario.policies.iter().find(|p| p.name == name);
+    if named.is_none() && name != "all_at_once" {
+        return Err(BuildError::Scenario(format!("no policy named {name:?}")));
+    }
+    let hours = |h: f64| secs(h * 3600.0);
+    Ok((
+        Policy {
+            name: name.to_string(),
+            strategy: named.map_or(Strategy::AllAtOnce, |p| p.strategy.clone()),
+            concurrency: named
+                .and_then(|p| p.concurrency)
+                .unwrap_or(r.concurrency)
+                .max(1),
+            cell_budget: named.and_then(|p| p.cell_budget).or(r.cell_budget),
+            abort: named
+                .and_then(|p| p.abort.clone())
+                .or_else(|| r.abort.clone()),
+            approval_delay: hours(
+                named
+                    .and_then(|p| p.approval_delay_h)
+                    .unwrap_or(r.approval_delay_h),
+            ),
+            retries: named.and_then(|p| p.retries).unwrap_or(r.retries),
+            device_timeout: hours(
+                named
+                    .and_then(|p| p.device_timeout_h)
+                    .unwrap_or(r.device_timeout_h),
+            ),
+        },
+        named.and_then(|p| p.install).unwrap_or(r.install),
+    ))
+}
+
+/// Build the engine for `scenario` with `seed`, under `policy` (default: the scenario's).
+pub(crate) fn build(
+    scenario: &Scenario,
+    seed: u64,
+    policy: Option<&str>,
+) -> Result<Engine, BuildError> {
+    let (policy, install_mode) = effective_policy(scenario, policy)?;
     let epoch = parse_epoch(&scenario.epoch).ok_or_else(|| BuildError::Scenario("epoch".into()))?;
     let epoch_s = epoch.unix_secs();
     let end = epoch + secs(scenario.horizon_h * 3600.0);
@@ -260,6 +308,9 @@ pub(crate) fn build(scenario: &Scenario, seed: u64) -> Result<Engine, BuildError
     let mut plans = Vec::new();
     let mut audiences = Vec::new();
     let mut cell_of = Vec::new();
+    let mut site_of = Vec::new();
+    let mut site_windows = Vec::new();
+    let mut install_windows = Vec::new();
     let mut next_cell = 0u32;
     for (si, site) in scenario.sites.iter().enumerate() {
         let wan = LinkParams::from_model(&site.wan);
@@ -300,18 +351,24 @@ pub(crate) fn build(scenario: &Scenario, seed: u64) -> Result<Engine, BuildError
             REPO_ADDR.0
         };
         caches.push(cache);
-        let install = match (scenario.rollout.install, &site.maintenance_window) {
-            (ScenarioInstall::Window, Some(w)) => {
+        let window = match &site.maintenance_window {
+            Some(w) => {
                 let minutes = parse_window_start(&w.start)
                     .ok_or_else(|| BuildError::Scenario("window start".into()))?;
                 let local = i64::from(minutes) * 60 - (site.utc_offset_h * 3600.0).round() as i64;
-                InstallTiming::DailyWindow {
+                Some(InstallTiming::DailyWindow {
                     start_s: local.rem_euclid(86_400) as u64,
                     duration_s: (w.duration_h * 3600.0).round() as u64,
-                }
+                })
             }
+            None => None,
+        };
+        site_windows.push(window);
+        let install = match (install_mode, window) {
+            (ScenarioInstall::Window, Some(w)) => w,
             _ => InstallTiming::Immediate,
         };
+        install_windows.push(window.filter(|_| install_mode == ScenarioInstall::Window));
         site_plans.push(SitePlan {
             delivery: match scenario.rollout.delivery {
                 DeliveryMode::Fetch => Delivery::Fetch { source },
@@ -337,6 +394,7 @@ pub(crate) fn build(scenario: &Scenario, seed: u64) -> Result<Engine, BuildError
                     next_cell += 1;
                 }
                 cell_of.push(next_cell);
+                site_of.push(si as u32);
                 let audience = format!("plc-{d}");
                 let mut as_key = [0u8; 16];
                 stream(seed, &audience, "as-key").fill_bytes(&mut as_key);
@@ -403,14 +461,15 @@ pub(crate) fn build(scenario: &Scenario, seed: u64) -> Result<Engine, BuildError
         as_server,
         stream(seed, "authorization-server", "protocol"),
     );
-    let metrics = Metrics::new(release, cell_of, template_names);
+    let metrics = Metrics::new(
+        release,
+        cell_of.clone(),
+        template_names,
+        site_of.clone(),
+        site_windows,
+    );
     let rollout = Rollout::new(
-        scenario.rollout.concurrency,
-        scenario.rollout.retries,
-        plans,
-        audiences,
-        templates,
-        site_plans,
+        policy, plans, audiences, templates, site_plans, site_of, cell_of,
     );
     let mut queue = EventQueue::new();
     queue.push(release, Event::Release);
@@ -438,6 +497,8 @@ pub(crate) fn build(scenario: &Scenario, seed: u64) -> Result<Engine, BuildError
         sample_interval: secs(scenario.report.sample_interval_s).max(Duration::from_secs(1)),
         events: 0,
         finished_at: None,
+        windows: install_windows,
+        policy_wake: None,
     })
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use icsim_protocol::exchange::{DeviceEvent, Outcome, UmEvent};
+use icsim_protocol::exchange::{DeviceEvent, InstallTiming, Outcome, UmEvent};
 use icsim_protocol::time::{Duration, Instant};
 use icsim_protocol::verify::Check;
 use icsim_reports::model::{
@@ -34,6 +34,11 @@ pub(crate) struct Metrics {
     release: Instant,
     devices: Vec<DevMetrics>,
     cell_of: Vec<u32>,
+    site_of: Vec<u32>,
+    site_windows: Vec<Option<InstallTiming>>,
+    cell_down: BTreeMap<u32, u64>,
+    max_cell_down: u64,
+    reboots_outside_window: u64,
     update_names: Vec<String>,
     samples: Vec<Sample>,
     tiers: BTreeMap<String, TierTraffic>,
@@ -51,7 +56,13 @@ fn hours(d: Duration) -> f64 {
 }
 
 impl Metrics {
-    pub(crate) fn new(release: Instant, cell_of: Vec<u32>, update_names: Vec<String>) -> Self {
+    pub(crate) fn new(
+        release: Instant,
+        cell_of: Vec<u32>,
+        update_names: Vec<String>,
+        site_of: Vec<u32>,
+        site_windows: Vec<Option<InstallTiming>>,
+    ) -> Self {
         let devices = cell_of
             .iter()
             .map(|_| DevMetrics {
@@ -69,6 +80,11 @@ impl Metrics {
             release,
             devices,
             cell_of,
+            site_of,
+            site_windows,
+            cell_down: BTreeMap::new(),
+            max_cell_down: 0,
+            reboots_outside_window: 0,
             update_names,
             samples: Vec::new(),
             tiers,
@@ -169,16 +185,36 @@ impl Metrics {
             DeviceEvent::ProcessStopped => {
                 self.reboots += 1;
                 self.devices[d as usize].down_since = Some(now);
+                let cell = self.cell_of[d as usize];
+                let down = self.cell_down.entry(cell).or_default();
+                *down += 1;
+                self.max_cell_down = self.max_cell_down.max(*down);
+                // A window is open when an install ordered "now" would not wait.
+                let site = self.site_of[d as usize] as usize;
+                if let Some(Some(w)) = self.site_windows.get(site)
+                    && w.at(now.unix_secs()).is_some()
+                {
+                    self.reboots_outside_window += 1;
+                }
             }
             DeviceEvent::ProcessStarted { .. } => {
                 let dev = &mut self.devices[d as usize];
                 if let Some(since) = dev.down_since.take() {
                     dev.downtime.push((since, now));
+                    if let Some(down) = self.cell_down.get_mut(&self.cell_of[d as usize]) {
+                        *down = down.saturating_sub(1);
+                    }
                 }
             }
             _ => {}
         }
         0.0
+    }
+
+    pub(crate) fn device_reverted(&mut self, _now: Instant, d: u32) {
+        let dev = &mut self.devices[d as usize];
+        dev.state = DevState::Failed;
+        dev.patched_at = None;
     }
 
     pub(crate) fn retry(&mut self, _d: u32) {
@@ -204,6 +240,8 @@ impl Metrics {
             Outcome::RolledBack => "rolled_back".to_string(),
             Outcome::Rejected(reason) => format!("rejected: {reason}"),
             Outcome::Failed(reason) => format!("failed: {reason}"),
+            Outcome::Cancelled => "cancelled".to_string(),
+            Outcome::Reverted => "reverted".to_string(),
             _ => "other".to_string(),
         };
         let name = self.update_names.get(update).cloned().unwrap_or_default();
@@ -413,6 +451,11 @@ pub(super) fn report(engine: &mut Engine, info: RunInfo, end: Instant) -> RunRep
         },
         outcomes: m.outcomes.clone(),
         rejections: m.rejections.clone(),
+        rollout: icsim_reports::model::RolloutStats {
+            max_cell_down: m.max_cell_down,
+            reboots_outside_window: m.reboots_outside_window,
+            ..engine.rollout.stats.clone()
+        },
         engine: EngineStats {
             events: engine.events,
             simulated_h: hours(end - engine.start),

@@ -12,11 +12,12 @@ mod build;
 mod metrics;
 mod queue;
 mod rollout;
+mod strategy;
 
 use std::collections::VecDeque;
 
 use icsim_protocol::exchange::{
-    Addr, AuthServer, Device, Node, Repository, UmEvent, UpdateManager,
+    Addr, AuthServer, Device, InstallTiming, JobKind, Node, Repository, UmEvent, UpdateManager,
 };
 use icsim_protocol::time::{Duration, Instant};
 use rand_chacha::ChaCha20Rng;
@@ -25,7 +26,7 @@ pub use build::BuildError;
 pub(crate) use build::build;
 use metrics::Metrics;
 use queue::EventQueue;
-use rollout::Rollout;
+use rollout::{Actions, Rollout};
 
 use crate::net::{DropCause, LinkDirection, Verdict};
 
@@ -103,6 +104,10 @@ enum Event {
     },
     /// The rollout starts.
     Release,
+    /// The rollout policy asked to be woken.
+    PolicyWake,
+    /// A device's session has run for the policy's timeout.
+    DeviceTimeout { device: u32, attempt: u32 },
     /// Record the fleet state.
     Sample,
 }
@@ -178,6 +183,9 @@ pub(crate) struct Engine {
     sample_interval: Duration,
     events: u64,
     finished_at: Option<Instant>,
+    /// Per site: its maintenance window as an install timing, if it has one.
+    windows: Vec<Option<InstallTiming>>,
+    policy_wake: Option<Instant>,
 }
 
 /// The instant each node's timer is scheduled for (to avoid piling up duplicates).
@@ -277,8 +285,21 @@ impl Engine {
                 bytes,
             } => self.station_done(now, station, from, bytes),
             Event::Release => {
-                let starts = self.rollout.release(now);
-                self.start_jobs(now, starts);
+                let actions = self.rollout.release(now);
+                self.apply(now, actions);
+            }
+            Event::PolicyWake => {
+                if self.policy_wake == Some(now) {
+                    self.policy_wake = None;
+                    let actions = self.rollout.wake(now);
+                    self.apply(now, actions);
+                }
+            }
+            Event::DeviceTimeout { device, attempt } => {
+                if let Some(d) = self.rollout.timeout(device, attempt) {
+                    self.um.cancel(addr_of(NodeId::Device(d)));
+                    self.after(now, NodeId::Um);
+                }
             }
             Event::Sample => {
                 self.metrics.sample(
@@ -549,26 +570,86 @@ impl Engine {
 
     fn drain_um(&mut self, now: Instant) {
         while let Some(event) = self.um.poll_event() {
-            if let UmEvent::Step {
-                device,
-                step: "install",
-            } = &event
-                && let Some(NodeId::Device(d)) = node_of(*device)
-            {
-                let starts = self.rollout.staged(d);
-                self.start_jobs(now, starts);
+            let device = match &event {
+                UmEvent::Step { device, .. }
+                | UmEvent::Staged { device }
+                | UmEvent::Finished { device, .. } => match node_of(*device) {
+                    Some(NodeId::Device(d)) => Some(d),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let actions = match (&event, device) {
+                (
+                    UmEvent::Step {
+                        step: "install", ..
+                    },
+                    Some(d),
+                ) => Some(self.rollout.slot_free(now, d)),
+                (UmEvent::Staged { .. }, Some(d)) => {
+                    Some(self.rollout.staged(now, d, &self.windows))
+                }
+                _ => None,
+            };
+            if let Some(actions) = actions {
+                self.apply(now, actions);
             }
-            if let Some((device, outcome)) = self.metrics.um_event(now, &event) {
-                let Some(NodeId::Device(d)) = node_of(device) else {
-                    continue;
-                };
-                let starts = self.rollout.finished(now, d, &outcome, &mut self.metrics);
-                self.start_jobs(now, starts);
+            if let Some((_, outcome)) = self.metrics.um_event(now, &event)
+                && let Some(d) = device
+            {
+                let actions =
+                    self.rollout
+                        .finished(now, d, &outcome, &mut self.metrics, &self.windows);
+                self.apply(now, actions);
                 if self.rollout.is_complete() && self.finished_at.is_none() {
                     self.finished_at = Some(now);
                     self.metrics.sample(now, &self.rollout, 0);
                 }
             }
+        }
+    }
+
+    /// Carry out a rollout decision.
+    fn apply(&mut self, now: Instant, actions: Actions) {
+        let Actions {
+            starts,
+            cancels,
+            reverts,
+            installs,
+            wake,
+        } = actions;
+        for d in cancels {
+            self.um.cancel(addr_of(NodeId::Device(d)));
+        }
+        for (d, update) in starts {
+            self.start_job(now, d, update, JobKind::Install);
+        }
+        for (d, update) in reverts {
+            self.start_job(now, d, update, JobKind::Revert);
+        }
+        for (d, at) in installs {
+            self.um.command_install(now, addr_of(NodeId::Device(d)), at);
+        }
+        if let Some(at) = wake
+            && self.policy_wake.is_none_or(|w| at < w)
+        {
+            self.policy_wake = Some(at);
+            self.queue.push(at.max(now), Event::PolicyWake);
+        }
+        self.after(now, NodeId::Um);
+    }
+
+    fn start_job(&mut self, now: Instant, d: u32, update: usize, kind: JobKind) {
+        let site = self.devices[d as usize].site;
+        let (audience, job) = self.rollout.job(d, update, site, kind);
+        self.um
+            .start(now, addr_of(NodeId::Device(d)), &audience, job);
+        if kind == JobKind::Install {
+            self.metrics.job_started(now, d);
+            let attempt = self.rollout.attempt(d);
+            let at = now + self.rollout.device_timeout();
+            self.queue
+                .push(at, Event::DeviceTimeout { device: d, attempt });
         }
     }
 
@@ -583,17 +664,6 @@ impl Engine {
             let start = slot.busy_until.max(now);
             slot.busy_until = start + Duration::from_micros(cpu_us.ceil() as u64);
         }
-    }
-
-    fn start_jobs(&mut self, now: Instant, starts: Vec<(u32, usize)>) {
-        for (d, update) in starts {
-            let site = self.devices[d as usize].site;
-            let (audience, job) = self.rollout.job(d, update, site);
-            self.um
-                .start(now, addr_of(NodeId::Device(d)), &audience, job);
-            self.metrics.job_started(now, d);
-        }
-        self.after(now, NodeId::Um);
     }
 
     /// Finish the run: the report.

@@ -34,6 +34,10 @@ pub struct Scenario {
     pub updates: Vec<Update>,
     /// How the updates are rolled out.
     pub rollout: Rollout,
+    /// Named rollout policies: `rollout.policy` picks one for `icsim run`; `icsim compare`
+    /// runs several on the same fleet and seeds.
+    #[serde(default)]
+    pub policies: Vec<Policy>,
     /// Report settings.
     #[serde(default)]
     pub report: ReportSettings,
@@ -339,7 +343,8 @@ pub struct Update {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rollout {
-    /// The policy. For now `all_at_once`: start every device, at most `concurrency` at a time.
+    /// The policy: `all_at_once` (every device, at most `concurrency` transferring at a
+    /// time) or the name of one of `policies`.
     #[serde(default = "default_policy")]
     pub policy: String,
     /// Devices updated at the same time.
@@ -357,6 +362,130 @@ pub struct Rollout {
     /// failed (a rejection by a device check is final).
     #[serde(default = "default_retries")]
     pub retries: u32,
+    /// At most this many PLCs of one redundancy cell installing (and so rebooting) at once
+    /// (as Kubernetes' maxUnavailable); none: no limit.
+    #[serde(default)]
+    pub cell_budget: Option<u32>,
+    /// Stop the rollout when too many devices fail, and revert those that installed.
+    #[serde(default)]
+    pub abort: Option<Abort>,
+    /// Operator approval gate: hours between the release and the first device.
+    #[serde(default)]
+    pub approval_delay_h: f64,
+    /// A device's session is cancelled (and retried) after this many hours.
+    #[serde(default = "default_device_timeout_h")]
+    pub device_timeout_h: f64,
+}
+
+fn default_device_timeout_h() -> f64 {
+    24.0
+}
+
+/// An abort criterion (AWS IoT Jobs' abort config, hawkBit's error threshold).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Abort {
+    /// Abort when more than this percentage of the devices whose update ended have failed
+    /// (rolled back, rejected or failed), in [0, 100].
+    pub failure_pct: f64,
+    /// ... but only once at least this many devices' updates have ended.
+    pub min_executed: u32,
+}
+
+/// A named rollout policy: a strategy and the common knobs it overrides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// The name `rollout.policy` and `icsim compare --policy` use.
+    pub name: String,
+    /// What it does, for reports.
+    #[serde(default)]
+    pub description: String,
+    /// Which devices start when.
+    pub strategy: Strategy,
+    /// Overrides `rollout.concurrency` (transfers at once).
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+    /// Overrides `rollout.install`.
+    #[serde(default)]
+    pub install: Option<InstallTiming>,
+    /// Overrides `rollout.cell_budget`.
+    #[serde(default)]
+    pub cell_budget: Option<u32>,
+    /// Overrides `rollout.abort`.
+    #[serde(default)]
+    pub abort: Option<Abort>,
+    /// Overrides `rollout.approval_delay_h`.
+    #[serde(default)]
+    pub approval_delay_h: Option<f64>,
+    /// Overrides `rollout.retries`.
+    #[serde(default)]
+    pub retries: Option<u32>,
+    /// Overrides `rollout.device_timeout_h`.
+    #[serde(default)]
+    pub device_timeout_h: Option<f64>,
+}
+
+/// Which devices start when. Devices are taken in fleet order (sites in file order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Strategy {
+    /// Every device at once, up to the concurrency limit.
+    AllAtOnce,
+    /// Fixed batches: the next batch starts when the previous one has ended, after a pause.
+    Batches {
+        /// Devices per batch.
+        size: u32,
+        /// Pause between batches, hours.
+        pause_h: f64,
+    },
+    /// Phases (as Mender): each phase opens a cumulative share of the fleet after a delay.
+    Phases {
+        /// The phases, in order.
+        phases: Vec<Phase>,
+    },
+    /// Canary then exponential ramp (as AWS IoT Jobs' rollout config).
+    CanaryRamp {
+        /// Devices in the canary group.
+        canary: u32,
+        /// Time the canary must run without failure before the ramp, hours.
+        bake_h: f64,
+        /// Starts per minute at the beginning of the ramp.
+        base_rate_per_min: f64,
+        /// Factor the rate grows by at each increase.
+        increment_factor: f64,
+        /// Increase the rate after this many more devices succeeded.
+        increase_after_succeeded: u32,
+        /// Upper bound of the rate, starts per minute.
+        max_rate_per_min: f64,
+    },
+    /// Groups with success and error thresholds (as hawkBit's rollout groups).
+    Groups {
+        /// Devices per group.
+        group_size: u32,
+        /// Share of a group that must succeed before the next group, percent.
+        success_threshold_pct: f64,
+        /// Share of a group whose failure aborts the rollout, percent.
+        error_threshold_pct: f64,
+        /// Modelled operator approval between groups, hours (0: automatic).
+        approval_delay_h: f64,
+    },
+    /// Site after site, at most `parallel_sites` sites in progress at once.
+    PerSite {
+        /// Sites in progress at once.
+        parallel_sites: u32,
+    },
+}
+
+/// One phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    /// The share of the fleet that may have started once this phase opens, percent
+    /// (cumulative, non-decreasing, the last one 100).
+    pub percent: f64,
+    /// Delay after the previous phase opened, hours (the first: after the release).
+    pub delay_h: f64,
 }
 
 fn default_retries() -> u32 {

@@ -524,12 +524,15 @@ fn cycle_back(updates: &[Update], all: &Names<'_>, from: usize, to: usize) -> Op
 
 fn rollout(path: &JsonPath, scenario: &Scenario) -> Check {
     let rollout: &Rollout = &scenario.rollout;
-    if !ROLLOUT_POLICIES.contains(&rollout.policy.as_str()) {
+    policy::policies(&JsonPath::root().field("policies"), scenario)?;
+    policy::knobs(path, scenario)?;
+    let named = scenario.policies.iter().any(|p| p.name == rollout.policy);
+    if !named && !ROLLOUT_POLICIES.contains(&rollout.policy.as_str()) {
         return Err(ScenarioError::new(
             path.field("policy").to_string(),
             Rule::Choice,
             format!(
-                "unknown rollout policy {:?} (supported: {})",
+                "unknown rollout policy {:?} (built in: {}; or a name from `policies`)",
                 rollout.policy,
                 ROLLOUT_POLICIES.join(", ")
             ),
@@ -571,6 +574,9 @@ fn rollout(path: &JsonPath, scenario: &Scenario) -> Check {
     }
     Ok(())
 }
+
+#[path = "validate_policy.rs"]
+mod policy;
 
 // ---- rule helpers ----
 
