@@ -2,6 +2,7 @@
 //! controllers. See README.md.
 #![forbid(unsafe_code)]
 
+mod compare_cmd;
 mod diag;
 mod files;
 mod progress;
@@ -28,6 +29,9 @@ enum Command {
     /// Simulate a rollout (with no scenario: the embedded quickstart); writes report.json
     /// and summary.md.
     Run(run_cmd::RunArgs),
+    /// Compare rollout policies on the same fleet and seeds, with replications; writes
+    /// report.json, summary.md, report.html and plots.
+    Compare(compare_cmd::CompareArgs),
     /// Work with real update files: keys, author credentials, SUIT envelopes, approvals.
     #[command(subcommand)]
     Update(update::UpdateCommand),
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(args),
+        Command::Compare(args) => compare_cmd::run(args),
         Command::Update(cmd) => update::run(cmd),
         Command::Validate { file } => scenario_cmd::validate(&file),
         Command::Schema => scenario_cmd::schema(),

@@ -67,6 +67,9 @@ pub struct ScenarioInfo {
 pub struct FleetInfo {
     /// Devices.
     pub devices: u64,
+    /// Devices that at least one update is for (the fleet the completion figures and the
+    /// timeline count).
+    pub devices_to_update: u64,
     /// Sites.
     pub sites: u64,
     /// Redundancy cells.

@@ -12,4 +12,4 @@ mod rng;
 pub mod run;
 pub mod scenario;
 
-pub use run::{Progress, RunError, run, run_policy, scenario_sha256};
+pub use run::{Progress, RunError, replication_seed, run, run_policy, scenario_sha256};

@@ -30,6 +30,15 @@ pub enum RunError {
     Runtime(String),
 }
 
+/// The seed of replication `index` of a run with base seed `base` (SplitMix64 of both):
+/// replications are independent of each other and of how many there are.
+pub fn replication_seed(base: u64, index: u32) -> u64 {
+    let mut z = base ^ (u64::from(index) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// The SHA-256 of a scenario's canonical JSON form (fields in model order), hex.
 pub fn scenario_sha256(scenario: &Scenario) -> String {
     // Serialising the model (plain data) cannot fail.

@@ -461,12 +461,14 @@ pub(crate) fn build(
         as_server,
         stream(seed, "authorization-server", "protocol"),
     );
+    let has_updates = plans.iter().map(|p| !p.updates.is_empty()).collect();
     let metrics = Metrics::new(
         release,
         cell_of.clone(),
         template_names,
         site_of.clone(),
         site_windows,
+        has_updates,
     );
     let rollout = Rollout::new(
         policy, plans, audiences, templates, site_plans, site_of, cell_of,

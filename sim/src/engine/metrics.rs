@@ -37,6 +37,7 @@ pub(crate) struct Metrics {
     site_of: Vec<u32>,
     site_windows: Vec<Option<InstallTiming>>,
     cell_down: BTreeMap<u32, u64>,
+    has_updates: Vec<bool>,
     max_cell_down: u64,
     reboots_outside_window: u64,
     update_names: Vec<String>,
@@ -62,6 +63,7 @@ impl Metrics {
         update_names: Vec<String>,
         site_of: Vec<u32>,
         site_windows: Vec<Option<InstallTiming>>,
+        has_updates: Vec<bool>,
     ) -> Self {
         let devices = cell_of
             .iter()
@@ -83,6 +85,7 @@ impl Metrics {
             site_of,
             site_windows,
             cell_down: BTreeMap::new(),
+            has_updates,
             max_cell_down: 0,
             reboots_outside_window: 0,
             update_names,
@@ -272,7 +275,10 @@ impl Metrics {
             failed: 0,
             down,
         };
-        for dev in &self.devices {
+        for (d, dev) in self.devices.iter().enumerate() {
+            if !self.has_updates[d] {
+                continue;
+            }
             match dev.state {
                 DevState::Waiting => s.waiting += 1,
                 DevState::InProgress => s.in_progress += 1,
@@ -409,6 +415,7 @@ pub(super) fn report(engine: &mut Engine, info: RunInfo, end: Instant) -> RunRep
         seed: info.seed,
         fleet: FleetInfo {
             devices: engine.devices.len() as u64,
+            devices_to_update: n,
             sites: engine.sites.len() as u64,
             cells: cells.len() as u64,
             updates: m.update_names.len() as u64,
