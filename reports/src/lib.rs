@@ -4,10 +4,23 @@
 //! `report.json` and `summary.md` (plots and HTML follow with the policy comparison).
 #![forbid(unsafe_code)]
 
+pub mod compare;
+mod compare_md;
+mod error;
+mod format;
+mod html;
 pub mod model;
+pub mod plots;
+pub mod stats;
 mod summary;
 
+pub use compare::{ComparisonReport, PolicyRuns, compare, comparison_json};
+pub use compare_md::render_comparison_summary;
+pub use error::ReportError;
+pub use html::{inline_svg, render_html, render_run_html};
 pub use model::RunReport;
+pub use plots::{Plot, plots};
+pub use stats::Stat;
 pub use summary::render_summary;
 
 /// Serialise a report as pretty JSON with a final newline (deterministic: the model uses
