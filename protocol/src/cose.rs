@@ -464,6 +464,56 @@ pub fn decrypt_detached(
     aes_gcm_decrypt(cek.as_bytes(), iv, &aad, ciphertext)
 }
 
+/// DANGER: decrypt a detached A128GCM `ciphertext` (ciphertext || 16-byte tag) of a
+/// COSE_Encrypt with `cek` **without checking the tag**, for the `payload_digest` ablation
+/// only: any altered byte gives an altered plaintext instead of an error.
+///
+/// This is the counter-mode half of GCM (NIST SP 800-38D section 7.2): for a 96-bit IV,
+/// `J0 = IV || 0^31 || 1`, and plaintext block `i` (from 1) is the ciphertext block XOR
+/// `AES(cek, IV || i + 1)` with the 32-bit counter incremented modulo 2^32 (`inc32`). The
+/// tag is dropped unread. Fails only for another algorithm, an IV that is not 12 bytes or a
+/// ciphertext shorter than a tag.
+pub fn danger_decrypt_detached_unauthenticated(
+    encrypt: &CoseEncrypt,
+    cek: &Cek,
+    ciphertext: &[u8],
+) -> Result<Vec<u8>, CoseError> {
+    use aes::Aes128;
+    use aes::cipher::{Array, BlockCipherEncrypt, KeyInit as _};
+
+    match header_alg(&encrypt.protected.header) {
+        Some(alg::A128GCM) => {}
+        Some(other) => return Err(CoseError::UnsupportedAlgorithm(other)),
+        None => return Err(CoseError::Header("content alg")),
+    }
+    let iv: [u8; 12] = encrypt
+        .unprotected
+        .iv
+        .as_slice()
+        .try_into()
+        .map_err(|_| CoseError::Header("IV must be 12 bytes for AES-GCM"))?;
+    let body_len = ciphertext
+        .len()
+        .checked_sub(GCM_TAG_LEN)
+        .ok_or(CoseError::Decrypt)?;
+    let cipher = Aes128::new(&Array::from(*cek.as_bytes()));
+    let mut counter = 1u32; // J0's counter; the first block uses inc32(J0).
+    let mut plain = Vec::with_capacity(body_len);
+    for chunk in ciphertext[..body_len].chunks(16) {
+        counter = counter.wrapping_add(1);
+        let mut block = [0u8; 16];
+        block[..12].copy_from_slice(&iv);
+        block[12..].copy_from_slice(&counter.to_be_bytes());
+        let mut keystream = Array::from(block);
+        cipher.encrypt_block(&mut keystream);
+        plain.extend(chunk.iter().zip(keystream.iter()).map(|(c, k)| c ^ k));
+    }
+    Ok(plain)
+}
+
+/// The length of an AES-GCM tag as COSE uses it.
+const GCM_TAG_LEN: usize = 16;
+
 /// Decode a COSE_Encrypt, tagged (96) or untagged.
 pub fn decode_encrypt(bytes: &[u8]) -> Result<CoseEncrypt, CoseError> {
     let value = cbor::decode(bytes).map_err(|e| CoseError::Malformed(e.to_string()))?;

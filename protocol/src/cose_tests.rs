@@ -131,3 +131,59 @@ fn sign1_detached_verifies_and_detects_changes() {
     let other = PrivateKey::generate(&mut rng, None);
     assert!(!verify_sign1(&back, Some(b"digest"), other.public_key()));
 }
+
+#[test]
+fn unauthenticated_decryption_is_gcm_without_the_tag_check() {
+    // The SUIT vector (30 bytes: one full block and a partial one).
+    let info = decode_encrypt(&read_hex("suit-encryption-info-aes-kw-aes-gcm.hex")).unwrap();
+    let cek = Cek::from_slice(&hex::decode(CEK_HEX).unwrap()).unwrap();
+    let mut ciphertext = read_hex("encrypted-payload-aes-kw-aes-gcm.hex");
+    assert_eq!(
+        danger_decrypt_detached_unauthenticated(&info, &cek, &ciphertext).unwrap(),
+        PLAINTEXT
+    );
+    // An altered byte: the authenticated decryption fails, the unauthenticated one hands
+    // back the plaintext with the same bit flipped (and ignores an altered tag).
+    ciphertext[3] ^= 0x20;
+    let last = ciphertext.len() - 1;
+    ciphertext[last] ^= 1;
+    assert_eq!(
+        decrypt_detached(&info, &cek, &ciphertext),
+        Err(CoseError::Decrypt)
+    );
+    let mut expected = PLAINTEXT.to_vec();
+    expected[3] ^= 0x20;
+    assert_eq!(
+        danger_decrypt_detached_unauthenticated(&info, &cek, &ciphertext).unwrap(),
+        expected
+    );
+    // Too short for a tag; another algorithm.
+    assert_eq!(
+        danger_decrypt_detached_unauthenticated(&info, &cek, &ciphertext[..15]),
+        Err(CoseError::Decrypt)
+    );
+    let mut other = info.clone();
+    other.protected.header.alg = Some(coset::Algorithm::Assigned(iana::Algorithm::A256GCM));
+    other.protected.original_data = None;
+    assert!(danger_decrypt_detached_unauthenticated(&other, &cek, &ciphertext).is_err());
+
+    // Many blocks, with a partial last one, under a fresh key.
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let cek = Cek::generate(&mut rng);
+    let plaintext: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let (info, ciphertext) = encrypt_detached(
+        &mut rng,
+        &cek,
+        Recipient::A128Kw {
+            kek: &[7; 16],
+            kid: b"k",
+        },
+        SUIT_KDF_OTHER,
+        &plaintext,
+    )
+    .unwrap();
+    assert_eq!(
+        danger_decrypt_detached_unauthenticated(&info, &cek, &ciphertext).unwrap(),
+        plaintext
+    );
+}

@@ -11,6 +11,7 @@ use super::token::{AccessTokenClaims, device_key};
 use crate::encrypt0::SymmetricKey;
 use crate::oscore::ContextParams;
 use crate::time::Instant;
+use crate::verify::Defences;
 
 /// How many access tokens a device keeps by default. RFC 9200 asks for at least one; a
 /// few allow a maintenance tool next to the Update Manager and a token renewal while the
@@ -101,6 +102,7 @@ pub struct TokenStore {
     key: SymmetricKey,
     capacity: usize,
     entries: Vec<TokenInfo>,
+    defences: Defences,
 }
 
 impl TokenStore {
@@ -112,7 +114,42 @@ impl TokenStore {
             key: device_key(&as_key),
             capacity: TOKEN_STORE_CAPACITY,
             entries: Vec::new(),
+            defences: Defences::default(),
         }
+    }
+
+    /// The same store applying the token defences of `defences`: `token_audience`,
+    /// `token_expiry` and `token_scope` (all on by default; off only in ablation studies).
+    pub fn with_defences(mut self, defences: Defences) -> Self {
+        self.defences = defences;
+        self
+    }
+
+    /// Whether `token` grants `required`. Every scope decision of a device goes through
+    /// here ([`Self::authorize`], and the update types an envelope may have), so that the
+    /// `token_scope` ablation acts on all of them at once.
+    pub fn grants(&self, token: &TokenInfo, required: ScopeToken) -> bool {
+        // DANGER(ablation: token_scope)
+        if !self.defences.token_scope {
+            return true;
+        }
+        token.scope.contains(required)
+    }
+
+    /// [`AceError::Expired`] if a token with `exp` (Unix seconds) has expired at `now`.
+    /// Every expiry decision goes through here, at authz-info and for every request.
+    fn check_expiry(&self, exp: u64, now: Instant) -> Result<(), AceError> {
+        // DANGER(ablation: token_expiry)
+        if !self.defences.token_expiry {
+            return Ok(());
+        }
+        if now.unix_secs() >= exp {
+            return Err(AceError::Expired {
+                exp,
+                now: now.unix_secs(),
+            });
+        }
+        Ok(())
     }
 
     /// The same store holding up to `capacity` tokens (clamped to 1..=64).
@@ -165,7 +202,8 @@ impl TokenStore {
 
     /// Authorizes a request that arrived under the context with Recipient ID
     /// `server_recipient_id` and needs `required`: [`AceError::NoToken`] if no token
-    /// belongs to it, else [`TokenInfo::authorize`].
+    /// belongs to it, else the checks of [`TokenInfo::authorize`] (expiry, then scope), as
+    /// far as the store's defences have them on.
     pub fn authorize(
         &self,
         now: Instant,
@@ -175,7 +213,13 @@ impl TokenStore {
         let token = self
             .token(server_recipient_id)
             .ok_or_else(|| AceError::NoToken(server_recipient_id.to_vec()))?;
-        token.authorize(now, required)?;
+        self.check_expiry(token.expires_at.unix_secs(), now)?;
+        if !self.grants(token, required) {
+            return Err(AceError::OutsideScope {
+                required,
+                granted: token.scope.clone(),
+            });
+        }
         Ok(token)
     }
 
@@ -187,7 +231,9 @@ impl TokenStore {
     /// fits the AEAD. On success draws N2 and then ID2 from `rng`, stores the token
     /// (replacing an entry with the same `cti`, else evicting expired entries and then the
     /// oldest while full) and returns the answer and the device's OSCORE parameters. A
-    /// rejected request leaves the store unchanged. Never panics on any input.
+    /// rejected request leaves the store unchanged. Never panics on any input. With the
+    /// `token_audience` or `token_expiry` defence off ([`Self::with_defences`]), the `kid`
+    /// and `aud` checks, or the `exp` check, are left out.
     pub fn handle_authz_info<R: CryptoRng + ?Sized>(
         &mut self,
         now: Instant,
@@ -195,14 +241,16 @@ impl TokenStore {
         rng: &mut R,
     ) -> Result<AuthzInfoAccepted, AceError> {
         let request = AuthzInfoRequest::decode(body)?;
-        let claims = AccessTokenClaims::open(&request.access_token, &self.key, &self.audience)?;
-        if now.unix_secs() >= claims.expires_at {
-            return Err(AceError::Expired {
-                exp: claims.expires_at,
-                now: now.unix_secs(),
-            });
-        }
-        if claims.audience != self.audience {
+        // DANGER(ablation: token_audience)
+        let audience = self
+            .defences
+            .token_audience
+            .then_some(self.audience.as_str());
+        let claims = AccessTokenClaims::open_for(&request.access_token, &self.key, audience)?;
+        self.check_expiry(claims.expires_at, now)?;
+        if let Some(audience) = audience
+            && claims.audience != audience
+        {
             return Err(AceError::WrongAudience {
                 expected: self.audience.clone(),
                 found: claims.audience,

@@ -475,3 +475,75 @@ fn sizes_of_a_typical_exchange() {
     // Deterministic: the same seeds give the same bytes.
     assert_eq!(issue(SCOPE, 1), token);
 }
+
+#[test]
+fn the_token_defences_can_be_switched_off_one_by_one() {
+    use crate::verify::Defences;
+    let off = |name: &str| {
+        let mut d = Defences::default();
+        d.set(name, false).unwrap();
+        TokenStore::new(PLC_A, KEY_A).with_defences(d)
+    };
+
+    // token_audience: two devices that share an AS key (a per-site group key). A token
+    // for plc-0002 is refused by its kid, and one whose kid was rewritten by its aud
+    // claim; with the defence off both are accepted.
+    let mut shared = AuthorizationServer::new(Duration::from_secs(LIFETIME));
+    shared.register_device(PLC_B, KEY_A);
+    let for_b = shared.issue(now(), PLC_B, SCOPE, &mut rng(1)).unwrap();
+    let kid_rewritten = crafted(KEY_A, |c| c.audience = PLC_B.into());
+    for token in [&for_b, &kid_rewritten] {
+        let mut store = TokenStore::new(PLC_A, KEY_A);
+        let err = post(&mut store, now(), token, 2).unwrap_err();
+        assert!(matches!(err, AceError::WrongAudience { ref found, .. } if found == PLC_B));
+        let mut store = off("token_audience");
+        assert!(post(&mut store, now(), token, 2).is_ok());
+    }
+    // Another device's key still does not open: the audience check is all that is off.
+    let other = authority().issue(now(), PLC_B, SCOPE, &mut rng(1)).unwrap();
+    assert_eq!(
+        post(&mut off("token_audience"), now(), &other, 2).unwrap_err(),
+        AceError::TokenUndecryptable
+    );
+
+    // token_expiry: an expired token is accepted and authorizes requests.
+    let token = issue(SCOPE, 1);
+    let late = now() + Duration::from_secs(LIFETIME + 3600);
+    assert!(matches!(
+        post(&mut TokenStore::new(PLC_A, KEY_A), late, &token, 2),
+        Err(AceError::Expired { .. })
+    ));
+    let mut store = off("token_expiry");
+    let kid = post(&mut store, late, &token, 2)
+        .unwrap()
+        .token
+        .server_recipient_id;
+    assert!(store.authorize(late, &kid, ScopeToken::FwInstall).is_ok());
+    assert!(matches!(
+        store.authorize(late, &kid, ScopeToken::AppInstall),
+        Err(AceError::OutsideScope { .. })
+    ));
+
+    // token_scope: every scope is granted by any valid token.
+    let token = issue("app:install", 1);
+    let mut store = TokenStore::new(PLC_A, KEY_A);
+    let kid = post(&mut store, now(), &token, 2)
+        .unwrap()
+        .token
+        .server_recipient_id;
+    assert!(matches!(
+        store.authorize(now(), &kid, ScopeToken::FwInstall),
+        Err(AceError::OutsideScope { .. })
+    ));
+    let mut store = off("token_scope");
+    let accepted = post(&mut store, now(), &token, 2).unwrap();
+    let kid = accepted.token.server_recipient_id.clone();
+    for scope in ScopeToken::ALL {
+        assert!(store.authorize(now(), &kid, scope).is_ok());
+        assert!(store.grants(&accepted.token, scope));
+    }
+    assert!(matches!(
+        store.authorize(late, &kid, ScopeToken::FwInstall),
+        Err(AceError::Expired { .. })
+    ));
+}

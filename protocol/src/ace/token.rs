@@ -276,6 +276,16 @@ impl AccessTokenClaims {
     /// decodes the claims. Other COSE defects (no IV, another `alg`) are
     /// [`AceError::Malformed`]. The claims are not validated here.
     pub fn open(token: &[u8], key: &SymmetricKey, own_audience: &str) -> Result<Self, AceError> {
+        Self::open_for(token, key, Some(own_audience))
+    }
+
+    /// [`Self::open`], with the `kid` pre-check left out when `own_audience` is `None`
+    /// (the `token_audience` ablation of the token store).
+    pub(super) fn open_for(
+        token: &[u8],
+        key: &SymmetricKey,
+        own_audience: Option<&str>,
+    ) -> Result<Self, AceError> {
         let encrypt0 =
             encrypt0::decode(token).map_err(|e| AceError::Malformed(format!("token: {e}")))?;
         let kid = match (
@@ -290,7 +300,9 @@ impl AccessTokenClaims {
             // into an unknown one) would leave a token that still opens.
             return Err(AceError::Malformed("token without kid".into()));
         }
-        if kid != own_audience.as_bytes() {
+        if let Some(own_audience) = own_audience
+            && kid != own_audience.as_bytes()
+        {
             return Err(AceError::WrongAudience {
                 expected: own_audience.to_string(),
                 found: String::from_utf8_lossy(kid).into_owned(),

@@ -18,6 +18,7 @@ use ciborium::Value;
 
 use crate::cbor::{self, CborError, IntMap};
 use crate::cose::Cek;
+use crate::verify::Defences;
 
 /// `authz-info` (RFC 9200 section 5.10.1).
 pub const PATH_AUTHZ_INFO: &str = "authz-info";
@@ -36,6 +37,14 @@ pub const PATH_STATUS: &str = "suit/status";
 pub const PATH_REVERT: &str = "suit/revert";
 /// The Authorization Server's token endpoint (RFC 9200 section 5.8).
 pub const PATH_TOKEN: &str = "token";
+
+/// Whether the key delivery (`suit/cek`) travels without OSCORE: never, unless the
+/// `payload_encryption` ablation is on. The UM (whether to protect it) and the device
+/// (whether to accept it unprotected) both ask here.
+pub(crate) fn danger_cek_in_clear(defences: &Defences) -> bool {
+    // DANGER(ablation: payload_encryption)
+    !defences.payload_encryption
+}
 
 /// How the payload reaches the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

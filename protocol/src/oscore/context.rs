@@ -146,6 +146,9 @@ pub struct SecurityContext {
     replay_limit: u64,
     persist_margin: u64,
     checkpoint_due: bool,
+    /// Whether received requests go through the replay window (always, unless the
+    /// `replay_window` ablation switched it off).
+    pub(crate) replay_protection: bool,
 }
 
 impl core::fmt::Debug for SecurityContext {
@@ -160,6 +163,7 @@ impl core::fmt::Debug for SecurityContext {
             .field("sender_limit", &self.sender_limit)
             .field("replay", &self.replay)
             .field("replay_limit", &self.replay_limit)
+            .field("replay_protection", &self.replay_protection)
             .finish_non_exhaustive()
     }
 }
@@ -210,6 +214,7 @@ impl SecurityContext {
             replay_limit: 0,
             persist_margin: params.persist_margin.max(1),
             checkpoint_due: false,
+            replay_protection: true,
         })
     }
 
@@ -267,6 +272,21 @@ impl SecurityContext {
             sender_seq_high_water: self.sender_limit,
             replay_high_water: self.replay_limit,
         }
+    }
+
+    /// DANGER: stop checking received requests against the replay window, for the
+    /// `replay_window` ablation only. A replayed request is then processed again, and its
+    /// response reuses the original request's nonce. The window still records what it
+    /// sees, and persistence is unchanged. A derived or restored context always starts with
+    /// replay protection on.
+    pub fn danger_disable_replay_protection(&mut self) {
+        self.replay_protection = false;
+    }
+
+    /// Whether received requests are checked against the replay window (always, unless
+    /// [`Self::danger_disable_replay_protection`] was called).
+    pub fn replay_protection(&self) -> bool {
+        self.replay_protection
     }
 
     /// The AEAD algorithm.

@@ -237,6 +237,35 @@ fn replay_rejected_out_of_order_accepted() {
 }
 
 #[test]
+fn without_replay_protection_a_replayed_request_is_processed_again() {
+    let sp = params(AeadAlgorithm::default(), &[2], &[1]);
+    let mut server = SecurityContext::derive(&sp).unwrap();
+    assert!(server.replay_protection());
+    let (mut client, _) = pair(AeadAlgorithm::default());
+    let msg = client.protect_request(&request("r", b"")).unwrap().0;
+    assert!(server.unprotect_request(&msg).is_ok());
+    assert!(matches!(
+        server.unprotect_request(&msg),
+        Err(OscoreError::Replay { partial_iv: 0 })
+    ));
+    server.danger_disable_replay_protection();
+    assert!(!server.replay_protection());
+    let (inner, binding) = server.unprotect_request(&msg).unwrap();
+    assert_eq!(inner.payload, request("r", b"").payload);
+    assert_eq!(binding.sequence_number(), 0);
+    // Integrity is still checked.
+    let mut forged = msg.clone();
+    forged.payload[0] ^= 1;
+    assert_eq!(
+        server.unprotect_request(&forged).unwrap_err(),
+        OscoreError::IntegrityFailure
+    );
+    // A restored context starts with the protection on again.
+    let restored = SecurityContext::restore(&sp, &server.persistent_state()).unwrap();
+    assert!(restored.replay_protection());
+}
+
+#[test]
 fn restore_never_reuses_a_partial_iv() {
     let margin = 7;
     for crash_after in 0..40u64 {

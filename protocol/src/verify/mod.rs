@@ -8,14 +8,19 @@
 //! # Ablation switches
 //!
 //! [`Defences`] has one switch per defence of `ATTACKS.md`, all on by default. A switch
-//! that is off skips its check in exactly one place, [`Verifier::run`], where the check is
-//! recorded as [`CheckOutcome::DangerSkipped`] instead of run. Nothing else weakens.
+//! that is off skips its envelope or payload check in exactly one place, `Verifier::run`,
+//! where the check is recorded as [`CheckOutcome::DangerSkipped`] instead of run (with
+//! `payload_digest` off, the payload is still decrypted, but without checking its tag).
+//! The switches that act outside these checks (token, OSCORE, key delivery and download
+//! bound) are listed in the module `defences`; each weakens one marked place.
 
+mod defences;
 pub mod proof;
 mod reason;
 
 use std::collections::BTreeMap;
 
+pub use defences::{Defences, UnknownDefence};
 pub use reason::{Check, CheckOutcome, Rejection};
 
 use crate::approval::ApprovalClaims;
@@ -26,67 +31,6 @@ use crate::keys::PublicKey;
 use crate::suit::{Digest, Envelope};
 use crate::time::Instant;
 use proof::*;
-
-/// The defences a device applies; each can be switched off for ablation studies only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Defences {
-    /// Manifest digest and payload digest (`payload_digest`).
-    pub payload_digest: bool,
-    /// Operator approval signature (`operator_approval`).
-    pub operator_approval: bool,
-    /// Author credential and author signature (`author_signature`).
-    pub author_signature: bool,
-    /// Author credential scope (`author_scope`).
-    pub author_scope: bool,
-    /// Vendor and class conditions (`device_match`).
-    pub device_match: bool,
-    /// Sequence number per component (`anti_rollback`).
-    pub anti_rollback: bool,
-    /// Approval classes and validity window (`approval_window`).
-    pub approval_window: bool,
-    /// Access-token scope (`token_scope`).
-    pub token_scope: bool,
-    /// Dependencies (`dependencies`).
-    pub dependencies: bool,
-    /// Payload size (`payload_size`).
-    pub payload_size: bool,
-}
-
-impl Default for Defences {
-    fn default() -> Self {
-        Defences {
-            payload_digest: true,
-            operator_approval: true,
-            author_signature: true,
-            author_scope: true,
-            device_match: true,
-            anti_rollback: true,
-            approval_window: true,
-            token_scope: true,
-            dependencies: true,
-            payload_size: true,
-        }
-    }
-}
-
-impl Defences {
-    /// Whether the defence behind `check` is on.
-    fn enabled(&self, check: Check) -> bool {
-        match check {
-            Check::Decode | Check::PayloadDecryption => true,
-            Check::ManifestDigest | Check::PayloadDigest => self.payload_digest,
-            Check::OperatorApproval => self.operator_approval,
-            Check::AuthorCredential | Check::AuthorSignature => self.author_signature,
-            Check::AuthorScope => self.author_scope,
-            Check::DeviceMatch => self.device_match,
-            Check::AntiRollback => self.anti_rollback,
-            Check::ApprovalWindow => self.approval_window,
-            Check::TokenScope => self.token_scope,
-            Check::Dependencies => self.dependencies,
-            Check::PayloadSize => self.payload_size,
-        }
-    }
-}
 
 /// The sequence number installed per component (state that survives reboots).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -279,15 +223,34 @@ struct Verifier {
 
 impl Verifier {
     /// Run `check` unless its defence is off. DANGER: with the defence off, the check is
-    /// skipped and counted as passed; this is the only weakened path, for ablation studies.
+    /// skipped and counted as passed; for ablation studies only.
     fn run<T>(
         &mut self,
         check: Check,
         f: impl FnOnce() -> Result<T, Rejection>,
     ) -> Result<Option<T>, Rejection> {
+        self.run_or(check, f, || Ok(None))
+    }
+
+    /// Run `check` unless its defence is off; with it off, run `unchecked` instead, the
+    /// same work without the check (e.g. decryption without the tag check), and record the
+    /// check as [`CheckOutcome::DangerSkipped`] (or as failed, if even that fails). This is
+    /// the only place where an envelope or payload check is weakened.
+    fn run_or<T>(
+        &mut self,
+        check: Check,
+        f: impl FnOnce() -> Result<T, Rejection>,
+        unchecked: impl FnOnce() -> Result<Option<T>, Rejection>,
+    ) -> Result<Option<T>, Rejection> {
+        // DANGER(ablation: payload_digest, operator_approval, author_signature, author_scope, device_match, anti_rollback, approval_window, token_scope, dependencies, payload_size)
         if !self.defences.enabled(check) {
-            self.log.0.push((check, CheckOutcome::DangerSkipped));
-            return Ok(None);
+            let result = unchecked();
+            let outcome = match result {
+                Ok(_) => CheckOutcome::DangerSkipped,
+                Err(_) => CheckOutcome::Failed,
+            };
+            self.log.0.push((check, outcome));
+            return result;
         }
         match f() {
             Ok(v) => {
@@ -511,17 +474,26 @@ fn verify_payload_checks(
         .parameters
         .encryption_info
         .clone();
-    let image = v
-        .run(Check::PayloadDecryption, || match info {
-            None => Ok(payload.to_vec()),
-            Some(info) => {
-                let info =
-                    cose::decode_encrypt(&info).map_err(|_| Rejection::PayloadDecryptionFailed)?;
-                let cek = cek.ok_or(Rejection::PayloadDecryptionFailed)?;
+    let decrypt = |authenticated: bool| match &info {
+        None => Ok(payload.to_vec()),
+        Some(info) => {
+            let info =
+                cose::decode_encrypt(info).map_err(|_| Rejection::PayloadDecryptionFailed)?;
+            let cek = cek.ok_or(Rejection::PayloadDecryptionFailed)?;
+            let plain = if authenticated {
                 cose::decrypt_detached(&info, cek, payload)
-                    .map_err(|_| Rejection::PayloadDecryptionFailed)
-            }
-        })?
+            } else {
+                cose::danger_decrypt_detached_unauthenticated(&info, cek, payload)
+            };
+            plain.map_err(|_| Rejection::PayloadDecryptionFailed)
+        }
+    };
+    let image = v
+        .run_or(
+            Check::PayloadDecryption,
+            || decrypt(true),
+            || decrypt(false).map(Some),
+        )?
         .unwrap_or_default();
     v.run(Check::PayloadDigest, || {
         if !envelope.image_digest.matches(&image) {

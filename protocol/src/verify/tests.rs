@@ -243,6 +243,44 @@ fn a_tampered_payload_is_rejected_and_the_defence_switch_lets_it_through() {
 }
 
 #[test]
+fn with_payload_digest_off_a_tampered_payload_decrypts_unauthenticated() {
+    let mut fx = Fixture::new();
+    let (env, original) = fx.good();
+    let mut payload = original.clone();
+    payload[0] ^= 1;
+    let off = Defences {
+        payload_digest: false,
+        ..Defences::default()
+    };
+    let verified = verify(&fx, &env.encode(), &InstalledComponents::new(), off)
+        .result
+        .unwrap();
+    let cek = author::unwrap_cek(verified.envelope(), &fx.operator_kek).unwrap();
+    let (log, r) = verify_payload(verified.clone(), Some(&cek), &payload, off);
+    let image = r.unwrap();
+    assert_eq!(
+        log.0,
+        vec![
+            (Check::PayloadSize, CheckOutcome::Passed),
+            (Check::PayloadDecryption, CheckOutcome::DangerSkipped),
+            (Check::PayloadDigest, CheckOutcome::DangerSkipped),
+        ]
+    );
+    // Counter mode: the flipped ciphertext bit is the flipped image bit.
+    let (_, good) = verify_payload(verified.clone(), Some(&cek), &original, off);
+    let mut expected = good.unwrap().image().to_vec();
+    expected[0] ^= 1;
+    assert_eq!(image.image(), expected.as_slice());
+    // Without the key even the weakened path cannot decrypt.
+    let (log, r) = verify_payload(verified, None, &payload, off);
+    assert_eq!(r.unwrap_err(), Rejection::PayloadDecryptionFailed);
+    assert_eq!(
+        log.0.last(),
+        Some(&(Check::PayloadDecryption, CheckOutcome::Failed))
+    );
+}
+
+#[test]
 fn approval_windows_are_enforced() {
     let mut fx = Fixture::new();
     let (env, _) = fx.good();

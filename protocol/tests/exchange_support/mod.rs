@@ -48,6 +48,14 @@ pub struct Options {
     pub boot_failure_ppm: u32,
     pub push: bool,
     pub defences: Defences,
+    /// The UM's defences (`UmConfig::defences`).
+    pub um_defences: Defences,
+    /// plc-1 and plc-2 share one AS key (a per-site group key), so that a token for
+    /// plc-2 opens on plc-1 and only the audience check can tell.
+    pub shared_as_key: bool,
+    /// The repository serves a valid payload of another update (same size, same keys,
+    /// another image) under the path the manifest names (ATK-WRONG).
+    pub wrong_payload: bool,
     pub install: icsim_protocol::exchange::InstallTiming,
 }
 
@@ -61,6 +69,9 @@ impl Default for Options {
             boot_failure_ppm: 0,
             push: false,
             defences: Defences::default(),
+            um_defences: Defences::default(),
+            shared_as_key: false,
+            wrong_payload: false,
             install: icsim_protocol::exchange::InstallTiming::Immediate,
         }
     }
@@ -77,6 +88,8 @@ pub struct World {
     pub device_events: Vec<(Instant, DeviceEvent)>,
     pub outcome: Option<Outcome>,
     pub job: Arc<UpdateJob>,
+    /// The encrypted payload the manifest names.
+    pub payload: Arc<[u8]>,
 }
 
 pub fn build(opts: &Options) -> World {
@@ -99,22 +112,23 @@ pub fn build(opts: &Options) -> World {
     }
     .issue(&operator);
     let image: Vec<u8> = (0..IMAGE_LEN).map(|i| (i % 251) as u8 ^ 0x5a).collect();
+    let spec = UpdateSpec {
+        component: ComponentId::named("plc-fw"),
+        vendor_id: VENDOR,
+        class_id: CLASS,
+        sequence_number: 7,
+        update_type: opts.update_type,
+        dependencies: vec![],
+        payload_uri: format!("coap://repository/{PATH}"),
+        encrypt: true,
+    };
     let built = author::create_update(
         &mut r,
         &author_key,
         &credential,
         operator_kek.public_key(),
         &image,
-        &UpdateSpec {
-            component: ComponentId::named("plc-fw"),
-            vendor_id: VENDOR,
-            class_id: CLASS,
-            sequence_number: 7,
-            update_type: opts.update_type,
-            dependencies: vec![],
-            payload_uri: format!("coap://repository/{PATH}"),
-            encrypt: true,
-        },
+        &spec,
     )
     .unwrap();
     let mut envelope = built.envelope;
@@ -134,13 +148,35 @@ pub fn build(opts: &Options) -> World {
     let mut as_server = AuthorizationServer::new(opts.token_lifetime);
     let device_key = [0x42; 16];
     as_server.register_device("plc-1", device_key);
-    as_server.register_device("plc-2", [0x43; 16]);
+    let plc2_key = if opts.shared_as_key {
+        device_key
+    } else {
+        [0x43; 16]
+    };
+    as_server.register_device("plc-2", plc2_key);
     let auth = AuthServer::new(EndpointConfig::default(), as_server, rng(2));
 
     let block = BlockSize::from_bytes(1024).unwrap();
     let mut repo = Repository::new(EndpointConfig::default(), block, rng(3));
     let payload: Arc<[u8]> = Arc::from(built.payload.clone());
-    repo.publish(PATH, Arc::clone(&payload));
+    if opts.wrong_payload {
+        let other_image: Vec<u8> = image.iter().map(|b| b ^ 0xff).collect();
+        let other = author::create_update(
+            &mut rng(6),
+            &author_key,
+            &credential,
+            operator_kek.public_key(),
+            &other_image,
+            &UpdateSpec {
+                sequence_number: 8,
+                ..spec
+            },
+        )
+        .unwrap();
+        repo.publish(PATH, Arc::from(other.payload));
+    } else {
+        repo.publish(PATH, Arc::clone(&payload));
+    }
 
     let mut installed = InstalledComponents::new();
     installed.set(ComponentId::named("plc-fw"), 6);
@@ -175,6 +211,7 @@ pub fn build(opts: &Options) -> World {
         UmConfig {
             auth_server: AS,
             block_size: block,
+            defences: opts.um_defences,
             ..UmConfig::default()
         },
         rng(5),
@@ -207,6 +244,7 @@ pub fn build(opts: &Options) -> World {
         device_events: Vec::new(),
         outcome: None,
         job,
+        payload,
     }
 }
 

@@ -26,7 +26,10 @@ use crate::coap::{
 use crate::cose::Cek;
 use crate::ids::ComponentId;
 use crate::keys::PublicKey;
-use crate::oscore::{OscoreError, OscoreOptionValue, ResponseNonce, SecurityContext};
+use crate::oscore::{
+    ContextParams, OscoreError, OscoreOptionValue, PersistentOscoreState, ResponseNonce,
+    SecurityContext,
+};
 use crate::time::{Duration, Instant};
 use crate::verify::{Defences, DeviceIdentity, Rejection, VerifiedEnvelope};
 
@@ -190,6 +193,28 @@ enum UpdateState {
     },
 }
 
+/// Who sent a request for an update resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Requester {
+    /// A client with an OSCORE context: the context's Recipient ID (the request's kid),
+    /// under which its access token is stored.
+    Session(Vec<u8>),
+    /// DANGER: an unprotected request, served only because an ablation (`oscore`, or
+    /// `payload_encryption` for the key delivery) lets it through. There is no token; it is
+    /// treated as one that grants everything.
+    DangerUnprotected,
+}
+
+impl Requester {
+    /// The key of the requester's uploads in progress (Recipient IDs are never empty).
+    fn upload_key(&self) -> Vec<u8> {
+        match self {
+            Requester::Session(kid) => kid.clone(),
+            Requester::DangerUnprotected => Vec::new(),
+        }
+    }
+}
+
 /// A payload fetch from a distribution point (plain CoAP, Block2).
 #[derive(Debug)]
 struct Fetch {
@@ -224,7 +249,8 @@ pub struct Device<R> {
 impl<R: CryptoRng> Device<R> {
     /// A device that boots at `now` from `persistent` state, drawing from its own `rng`.
     pub fn new(config: DeviceConfig, persistent: DevicePersistent, rng: R, now: Instant) -> Self {
-        let tokens = TokenStore::new(config.audience.clone(), config.as_key);
+        let tokens =
+            TokenStore::new(config.audience.clone(), config.as_key).with_defences(config.defences);
         let mut device = Device {
             config,
             persistent,
@@ -328,7 +354,7 @@ impl<R: CryptoRng> Device<R> {
         // replay window refuses everything below the persisted mark (Appendix B.1).
         let mut contexts = BTreeMap::new();
         for (rid, saved) in &self.persistent.oscore {
-            if let Ok(ctx) = SecurityContext::restore(&saved.params, &saved.state) {
+            if let Ok(ctx) = self.context(&saved.params, Some(&saved.state)) {
                 contexts.insert(rid.clone(), ctx);
             }
         }
@@ -341,6 +367,23 @@ impl<R: CryptoRng> Device<R> {
         self.events.push_back(DeviceEvent::ProcessStarted {
             boots: self.persistent.boots,
         });
+    }
+
+    /// A security context derived from `params` (restored from `state` after a reboot),
+    /// with the replay check as the defences say.
+    fn context(
+        &self,
+        params: &ContextParams,
+        state: Option<&PersistentOscoreState>,
+    ) -> Result<SecurityContext, OscoreError> {
+        let mut ctx = match state {
+            Some(state) => SecurityContext::restore(params, state)?,
+            None => SecurityContext::derive(params)?,
+        };
+        if !self.config.defences.replay_window {
+            ctx.danger_disable_replay_protection();
+        }
+        Ok(ctx)
     }
 
     fn work(&mut self, work: CryptoWork) {
@@ -382,6 +425,8 @@ impl<R: CryptoRng> Device<R> {
             && msg::method(&request) == Some(coap_lite::RequestType::Post)
         {
             self.on_authz_info(now, from, &request.payload)
+        } else if path.starts_with("suit") && self.serves_unprotected(&path) {
+            self.dispatch(now, from, &Requester::DangerUnprotected, request)
         } else if path.starts_with("suit") {
             // Update resources exist only under OSCORE.
             self.events
@@ -391,6 +436,17 @@ impl<R: CryptoRng> Device<R> {
             msg::response(ResponseType::NotFound, Vec::new())
         };
         self.respond(now, id, reply);
+    }
+
+    /// Whether an unprotected request for the update resource `path` is served: never,
+    /// unless an ablation switches OSCORE off for it.
+    fn serves_unprotected(&self, path: &str) -> bool {
+        let defences = &self.config.defences;
+        // DANGER(ablation: oscore)
+        if !defences.oscore {
+            return true;
+        }
+        path == super::wire::PATH_CEK && super::wire::danger_cek_in_clear(defences)
     }
 
     fn on_authz_info(&mut self, now: Instant, from: Addr, body: &[u8]) -> Packet {
@@ -407,6 +463,7 @@ impl<R: CryptoRng> Device<R> {
                         .iter()
                         .map(|t| t.server_recipient_id.clone()),
                 );
+                let derived = self.context(&accepted.context, None);
                 let Some(running) = self.running.as_mut() else {
                     return msg::response(ResponseType::ServiceUnavailable, Vec::new());
                 };
@@ -415,7 +472,7 @@ impl<R: CryptoRng> Device<R> {
                     self.persistent.oscore.remove(&rid);
                 }
                 let rid = accepted.token.server_recipient_id.clone();
-                match SecurityContext::derive(&accepted.context) {
+                match derived {
                     Ok(mut ctx) => {
                         let state = ctx
                             .take_checkpoint()
@@ -488,7 +545,7 @@ impl<R: CryptoRng> Device<R> {
             aes_bytes: request.payload.len() as u64,
             ..CryptoWork::default()
         };
-        let inner_reply = self.dispatch(now, from, &kid, inner);
+        let inner_reply = self.dispatch(now, from, &Requester::Session(kid.clone()), inner);
         work.aes_bytes += inner_reply.payload.len() as u64;
         self.work(work);
         let Some(ctx) = self.running.as_mut().and_then(|r| r.contexts.get_mut(&kid)) else {

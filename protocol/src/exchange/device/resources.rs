@@ -3,7 +3,7 @@
 use coap_lite::{Packet, RequestType, ResponseType};
 use rand_core::CryptoRng;
 
-use super::{Boot, Device, DeviceEvent, Fetch, LastOutcome, UpdateState};
+use super::{Boot, Device, DeviceEvent, Fetch, LastOutcome, Requester, UpdateState};
 use crate::ace::ScopeToken;
 use crate::coap::{
     Block1Receiver, Block2Assembler, BlockError, BlockOption, BlockStep, BlockValue, Reliability,
@@ -16,7 +16,7 @@ use crate::exchange::wire::{
 use crate::exchange::{Addr, CryptoWork, msg};
 use crate::ids::UpdateType;
 use crate::time::Instant;
-use crate::verify::{self, Check, CheckOutcome, Rejection, VerifyContext};
+use crate::verify::{self, Check, CheckOutcome, Rejection, VerifiedEnvelope, VerifyContext};
 
 /// The outcome of one block of a Block1 upload.
 enum Upload {
@@ -27,28 +27,28 @@ enum Upload {
 }
 
 impl<R: CryptoRng> Device<R> {
-    /// Serve one decrypted (inner) request from the client whose context is `kid`.
+    /// Serve one decrypted (inner) request from `who`.
     pub(super) fn dispatch(
         &mut self,
         now: Instant,
         from: Addr,
-        kid: &[u8],
+        who: &Requester,
         inner: Packet,
     ) -> Packet {
         let path = msg::path(&inner).unwrap_or_default();
         let method = msg::method(&inner);
         match (path.as_str(), method) {
             (PATH_STATUS, Some(RequestType::Get)) => {
-                match self.authorize(now, from, kid, ScopeToken::StatusRead) {
+                match self.authorize(now, from, who, ScopeToken::StatusRead) {
                     Ok(()) => msg::response(ResponseType::Content, self.status().encode()),
                     Err(reply) => reply,
                 }
             }
-            (PATH_ENVELOPE, Some(RequestType::Post)) => self.on_envelope(now, from, kid, &inner),
-            (PATH_CEK, Some(RequestType::Post)) => self.on_cek(now, from, kid, &inner),
-            (PATH_PAYLOAD, Some(RequestType::Post)) => self.on_payload(now, from, kid, &inner),
-            (PATH_INSTALL, Some(RequestType::Post)) => self.on_install(now, from, kid, &inner),
-            (PATH_REVERT, Some(RequestType::Post)) => self.on_revert(now, from, kid),
+            (PATH_ENVELOPE, Some(RequestType::Post)) => self.on_envelope(now, from, who, &inner),
+            (PATH_CEK, Some(RequestType::Post)) => self.on_cek(now, from, who, &inner),
+            (PATH_PAYLOAD, Some(RequestType::Post)) => self.on_payload(now, from, who, &inner),
+            (PATH_INSTALL, Some(RequestType::Post)) => self.on_install(now, from, who, &inner),
+            (PATH_REVERT, Some(RequestType::Post)) => self.on_revert(now, from, who),
             (
                 PATH_STATUS | PATH_ENVELOPE | PATH_CEK | PATH_PAYLOAD | PATH_INSTALL | PATH_REVERT,
                 _,
@@ -69,14 +69,19 @@ impl<R: CryptoRng> Device<R> {
         }
     }
 
-    /// Check that the token of context `kid` grants `scope` now; the refusal otherwise.
+    /// Check that the token of `who` grants `scope` now; the refusal otherwise.
     fn authorize(
         &mut self,
         now: Instant,
         from: Addr,
-        kid: &[u8],
+        who: &Requester,
         scope: ScopeToken,
     ) -> Result<(), Packet> {
+        let kid = match who {
+            Requester::Session(kid) => kid,
+            // Only an ablation (`oscore`, `payload_encryption`) lets such a request in.
+            Requester::DangerUnprotected => return Ok(()),
+        };
         match self.tokens.authorize(now, kid, scope) {
             Ok(_) => Ok(()),
             Err(error) => {
@@ -88,7 +93,13 @@ impl<R: CryptoRng> Device<R> {
         }
     }
 
-    fn upload(&mut self, kid: &[u8], path: &'static str, inner: &Packet, max: usize) -> Upload {
+    fn upload(
+        &mut self,
+        who: &Requester,
+        path: &'static str,
+        inner: &Packet,
+        max: usize,
+    ) -> Upload {
         let bad = |e: BlockError| Upload::Reply(msg::response(e.response_code(), Vec::new()));
         let block = match msg::block(inner, BlockOption::Block1) {
             Ok(b) => b,
@@ -104,7 +115,7 @@ impl<R: CryptoRng> Device<R> {
         let Some(running) = self.running.as_mut() else {
             return Upload::Reply(msg::response(ResponseType::ServiceUnavailable, Vec::new()));
         };
-        let key = (kid.to_vec(), path);
+        let key = (who.upload_key(), path);
         if block.num() == 0 {
             running.uploads.insert(
                 key.clone(),
@@ -146,24 +157,11 @@ impl<R: CryptoRng> Device<R> {
         }
     }
 
-    fn on_envelope(&mut self, now: Instant, from: Addr, kid: &[u8], inner: &Packet) -> Packet {
-        let Some(token) = self.tokens.token(kid).cloned() else {
-            return match self.authorize(now, from, kid, ScopeToken::FwInstall) {
-                Err(reply) => reply,
-                Ok(()) => msg::response(ResponseType::Unauthorized, Vec::new()),
-            };
+    fn on_envelope(&mut self, now: Instant, from: Addr, who: &Requester, inner: &Packet) -> Packet {
+        let token_types = match self.install_types(now, from, who) {
+            Ok(types) => types,
+            Err(reply) => return reply,
         };
-        if token.is_expired(now) {
-            let scope = token
-                .scope
-                .tokens()
-                .first()
-                .copied()
-                .unwrap_or(ScopeToken::StatusRead);
-            if let Err(reply) = self.authorize(now, from, kid, scope) {
-                return reply;
-            }
-        }
         if matches!(self.update, UpdateState::AwaitKey { .. }) && is_last_block_again(inner) {
             // The final answer was lost and the client sent the last block again.
             return msg::response(ResponseType::Changed, Vec::new());
@@ -174,14 +172,10 @@ impl<R: CryptoRng> Device<R> {
         ) {
             return conflict("update_in_progress");
         }
-        let (bytes, echo) = match self.upload(kid, PATH_ENVELOPE, inner, self.config.max_envelope) {
+        let (bytes, echo) = match self.upload(who, PATH_ENVELOPE, inner, self.config.max_envelope) {
             Upload::Reply(reply) => return reply,
             Upload::Complete(body, echo) => (body, echo),
         };
-        let token_types: Vec<UpdateType> = UpdateType::ALL
-            .into_iter()
-            .filter(|t| token.scope.contains(ScopeToken::install(*t)))
-            .collect();
         let ctx = VerifyContext {
             trust_anchor: &self.config.trust_anchor,
             device: self.config.identity,
@@ -230,6 +224,44 @@ impl<R: CryptoRng> Device<R> {
         }
     }
 
+    /// The update types `who` may install (the envelope's token-scope check), if it has a
+    /// valid token at all; the refusal otherwise. Any valid token may send an envelope.
+    fn install_types(
+        &mut self,
+        now: Instant,
+        from: Addr,
+        who: &Requester,
+    ) -> Result<Vec<UpdateType>, Packet> {
+        let Requester::Session(kid) = who else {
+            return Ok(UpdateType::ALL.to_vec());
+        };
+        // Its own first scope token, so that only a missing or expired token is refused.
+        let any = self
+            .tokens
+            .token(kid)
+            .and_then(|t| t.scope.tokens().first().copied())
+            .unwrap_or(ScopeToken::FwInstall);
+        self.authorize(now, from, who, any)?;
+        Ok(UpdateType::ALL
+            .into_iter()
+            .filter(|t| {
+                self.tokens
+                    .token(kid)
+                    .is_some_and(|token| self.tokens.grants(token, ScopeToken::install(*t)))
+            })
+            .collect())
+    }
+
+    /// How many payload bytes the device accepts for `envelope`, fetched or pushed.
+    fn payload_limit(&self, envelope: &VerifiedEnvelope) -> usize {
+        let announced = usize::try_from(envelope.payload_size()).unwrap_or(usize::MAX);
+        // DANGER(ablation: payload_size)
+        if !self.config.defences.payload_size {
+            return self.config.max_payload;
+        }
+        announced.min(self.config.max_payload)
+    }
+
     /// Record a rejection of the current update and build the refusal.
     fn reject(&mut self, rejection: Rejection, sequence: Option<u64>) -> Packet {
         let reason = rejection.code().to_string();
@@ -254,14 +286,14 @@ impl<R: CryptoRng> Device<R> {
         }
     }
 
-    fn on_cek(&mut self, now: Instant, from: Addr, kid: &[u8], inner: &Packet) -> Packet {
+    fn on_cek(&mut self, now: Instant, from: Addr, who: &Requester, inner: &Packet) -> Packet {
         let Some(kind) = self
             .current_type()
             .filter(|_| matches!(self.update, UpdateState::AwaitKey { .. }))
         else {
             return conflict("no_envelope");
         };
-        if let Err(reply) = self.authorize(now, from, kid, ScopeToken::install(kind)) {
+        if let Err(reply) = self.authorize(now, from, who, ScopeToken::install(kind)) {
             return reply;
         }
         let Ok(delivery) = KeyDelivery::decode(&inner.payload) else {
@@ -272,9 +304,7 @@ impl<R: CryptoRng> Device<R> {
         else {
             return conflict("no_envelope");
         };
-        let max = usize::try_from(envelope.payload_size())
-            .unwrap_or(usize::MAX)
-            .min(self.config.max_payload);
+        let max = self.payload_limit(&envelope);
         let fetch = match delivery.delivery {
             Delivery::Fetch { source } => Some(Fetch {
                 source: Addr(source),
@@ -297,7 +327,7 @@ impl<R: CryptoRng> Device<R> {
         msg::response(ResponseType::Changed, Vec::new())
     }
 
-    fn on_payload(&mut self, now: Instant, from: Addr, kid: &[u8], inner: &Packet) -> Packet {
+    fn on_payload(&mut self, now: Instant, from: Addr, who: &Requester, inner: &Packet) -> Packet {
         if matches!(self.update, UpdateState::Staged(_)) && is_last_block_again(inner) {
             // The final answer was lost and the client sent the last block again.
             return msg::response(ResponseType::Changed, Vec::new());
@@ -307,18 +337,13 @@ impl<R: CryptoRng> Device<R> {
                 envelope,
                 fetch: None,
                 ..
-            } => (
-                envelope.update_type(),
-                usize::try_from(envelope.payload_size())
-                    .unwrap_or(usize::MAX)
-                    .min(self.config.max_payload),
-            ),
+            } => (envelope.update_type(), self.payload_limit(envelope)),
             _ => return conflict("not_awaiting_payload"),
         };
-        if let Err(reply) = self.authorize(now, from, kid, ScopeToken::install(kind)) {
+        if let Err(reply) = self.authorize(now, from, who, ScopeToken::install(kind)) {
             return reply;
         }
-        let (body, echo) = match self.upload(kid, PATH_PAYLOAD, inner, max) {
+        let (body, echo) = match self.upload(who, PATH_PAYLOAD, inner, max) {
             Upload::Reply(reply) => return reply,
             Upload::Complete(body, echo) => (body, echo),
         };
@@ -347,7 +372,7 @@ impl<R: CryptoRng> Device<R> {
         let decrypted = log
             .0
             .iter()
-            .any(|(c, o)| *c == Check::PayloadDecryption && *o == CheckOutcome::Passed);
+            .any(|(c, o)| *c == Check::PayloadDecryption && *o != CheckOutcome::Failed);
         self.work(CryptoWork {
             aes_bytes: if decrypted { payload.len() as u64 } else { 0 },
             sha256_bytes: if decrypted { payload.len() as u64 } else { 0 },
@@ -366,14 +391,14 @@ impl<R: CryptoRng> Device<R> {
         }
     }
 
-    fn on_install(&mut self, now: Instant, from: Addr, kid: &[u8], inner: &Packet) -> Packet {
+    fn on_install(&mut self, now: Instant, from: Addr, who: &Requester, inner: &Packet) -> Packet {
         let Some(kind) = self
             .current_type()
             .filter(|_| matches!(self.update, UpdateState::Staged(_)))
         else {
             return conflict("nothing_staged");
         };
-        if let Err(reply) = self.authorize(now, from, kid, ScopeToken::install(kind)) {
+        if let Err(reply) = self.authorize(now, from, who, ScopeToken::install(kind)) {
             return reply;
         }
         let Ok(command) = InstallCommand::decode(&inner.payload) else {
@@ -389,7 +414,7 @@ impl<R: CryptoRng> Device<R> {
         msg::response(ResponseType::Changed, Vec::new())
     }
 
-    fn on_revert(&mut self, now: Instant, from: Addr, kid: &[u8]) -> Packet {
+    fn on_revert(&mut self, now: Instant, from: Addr, who: &Requester) -> Packet {
         if !matches!(self.update, UpdateState::Idle) {
             return conflict("update_in_progress");
         }
@@ -397,12 +422,15 @@ impl<R: CryptoRng> Device<R> {
             return conflict("nothing_to_revert");
         };
         // Reverting needs the same right as installing would: any install scope.
-        let allowed = UpdateType::ALL.into_iter().any(|t| {
-            self.tokens
-                .authorize(now, kid, ScopeToken::install(t))
-                .is_ok()
-        });
-        if !allowed && let Err(reply) = self.authorize(now, from, kid, ScopeToken::FwInstall) {
+        let allowed = match who {
+            Requester::Session(kid) => UpdateType::ALL.into_iter().any(|t| {
+                self.tokens
+                    .authorize(now, kid, ScopeToken::install(t))
+                    .is_ok()
+            }),
+            Requester::DangerUnprotected => false,
+        };
+        if !allowed && let Err(reply) = self.authorize(now, from, who, ScopeToken::FwInstall) {
             return reply;
         }
         // Acknowledge first; the revert itself runs from the timer, right after.

@@ -19,6 +19,7 @@ use crate::cose::Cek;
 use crate::ids::UpdateType;
 use crate::oscore::{RequestBinding, SecurityContext};
 use crate::time::{Duration, Instant};
+use crate::verify::Defences;
 
 use session::{Session, Step};
 
@@ -41,6 +42,9 @@ pub struct UmConfig {
     /// How often a session may start again from the envelope (device lost its state) or
     /// re-key (device rebooted) before it fails.
     pub max_restarts: u32,
+    /// The defences the UM takes part in (all on; off only in ablation studies): with
+    /// `payload_encryption` off it sends the key delivery without OSCORE.
+    pub defences: Defences,
 }
 
 impl Default for UmConfig {
@@ -60,6 +64,7 @@ impl Default for UmConfig {
             max_attempts: 4,
             status_patience: Duration::from_secs(2 * 3600),
             max_restarts: 6,
+            defences: Defences::default(),
         }
     }
 }

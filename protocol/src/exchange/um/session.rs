@@ -12,6 +12,7 @@ use crate::exchange::auth_server::encode_token_request;
 use crate::exchange::wire::{
     Delivery, InstallCommand, KeyDelivery, PATH_AUTHZ_INFO, PATH_CEK, PATH_ENVELOPE, PATH_INSTALL,
     PATH_PAYLOAD, PATH_REVERT, PATH_STATUS, PATH_TOKEN, Refusal, StatusReport, UpdatePhase,
+    danger_cek_in_clear,
 };
 use crate::exchange::{Addr, msg};
 use crate::oscore::{RequestBinding, SecurityContext};
@@ -167,7 +168,12 @@ impl<R: CryptoRng> UpdateManager<R> {
                     path: job.path.clone(),
                 }
                 .encode();
-                self.send_protected(now, device, msg::request(RequestType::Post, PATH_CEK, body));
+                let request = msg::request(RequestType::Post, PATH_CEK, body);
+                if danger_cek_in_clear(&self.config.defences) {
+                    self.send_plain(now, device, device, request);
+                } else {
+                    self.send_protected(now, device, request);
+                }
             }
             Step::Install => {
                 let at = s
@@ -261,6 +267,8 @@ impl<R: CryptoRng> UpdateManager<R> {
             (Step::Token, _) => self.on_token(now, device, response),
             (Step::Authz(_), _) => self.on_authz(now, device, response),
             (_, Some(binding)) => self.on_protected(now, device, &binding, response),
+            // The key delivery sent in the clear (the `payload_encryption` ablation).
+            (Step::Key, None) => self.on_answer(now, device, response),
             (_, None) => {}
         }
     }
@@ -435,6 +443,11 @@ impl<R: CryptoRng> UpdateManager<R> {
             aes_bytes: response.payload.len() as u64,
             ..Default::default()
         });
+        self.on_answer(now, device, inner);
+    }
+
+    /// The device's (unprotected or decrypted) answer to the session's current request.
+    fn on_answer(&mut self, now: Instant, device: Addr, inner: Packet) {
         let code = msg::code(&inner);
         let refusal =
             || Refusal::decode(&inner.payload).map_or_else(|_| format!("{code:?}"), |r| r.reason);
