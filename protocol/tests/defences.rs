@@ -19,6 +19,9 @@ use icsim_protocol::oscore::OscoreError;
 use icsim_protocol::suit::{Digest, Envelope};
 use icsim_protocol::time::{Duration, Instant};
 use icsim_protocol::verify::{Defences, Rejection};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::select;
 
 const HOUR: Duration = Duration::from_secs(3600);
 /// A host on the cell network that is not the UM (ATK-OFFPATH).
@@ -572,6 +575,100 @@ fn payload_digest_a_valid_payload_of_another_update() {
     }
 }
 
+// --- Everything off ----------------------------------------------------------------------
+
+fn all_off() -> Defences {
+    let mut d = Defences::default();
+    for name in Defences::names() {
+        d.set(name, false).unwrap();
+    }
+    d
+}
+
+#[test]
+fn with_every_switch_off_a_clean_update_still_commits() {
+    for push in [false, true] {
+        let mut w = build(&Options {
+            push,
+            defences: all_off(),
+            um_defences: all_off(),
+            ..Options::default()
+        });
+        let mut wire = wire(());
+        w.run(&mut wire, HOUR, |_, _| {});
+        assert_eq!(w.outcome, Some(Outcome::Committed), "push={push}");
+        assert_eq!(w.installed(), Some(7));
+        let active = w.device.persistent().slots.active.clone().unwrap();
+        assert_eq!(active.digest, Digest::sha256(&w.image));
+    }
+}
+
+/// One request an off-path host sends to a device that serves unprotected requests.
+fn arb_request() -> impl Strategy<Value = Vec<u8>> {
+    const PATHS: &[&str] = &[
+        "suit/envelope",
+        "suit/cek",
+        "suit/payload",
+        "suit/install",
+        "suit/status",
+        "suit/revert",
+        "suit",
+        "authz-info",
+    ];
+    const METHODS: &[RequestType] = &[RequestType::Get, RequestType::Post, RequestType::Put];
+    (
+        select(PATHS),
+        select(METHODS),
+        vec(any::<u8>(), 0..96),
+        proptest::option::of((0u32..4, any::<bool>(), 0u8..7)),
+        any::<u16>(),
+    )
+        .prop_map(|(path, method, payload, block1, mid)| {
+            let mut p = packet(&plain_request(method, path, payload, mid)).unwrap();
+            if let Some((num, more, szx)) = block1 {
+                let size = icsim_protocol::coap::BlockSize::from_szx(szx).unwrap();
+                BlockValue::new(num, more, size)
+                    .unwrap()
+                    .write(&mut p, BlockOption::Block1);
+            }
+            p.to_bytes().unwrap()
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// With every switch off, a device in the middle of an update answers any sequence of
+    /// unprotected requests (and random datagrams) without panicking.
+    #[test]
+    fn an_ablated_device_never_panics_on_unprotected_requests(
+        requests in vec(prop_oneof![4 => arb_request(), 1 => vec(any::<u8>(), 0..64)], 1..24),
+        staged in any::<bool>(),
+    ) {
+        let mut w = build(&Options {
+            install: InstallTiming::OnCommand,
+            defences: all_off(),
+            um_defences: all_off(),
+            ..Options::default()
+        });
+        let mut wire = wire(());
+        w.run(&mut wire, HOUR, |w, _| {
+            pause_when(w, |w| {
+                if staged {
+                    w.um_events.iter().any(|(_, e)| matches!(e, UmEvent::Staged { .. }))
+                } else {
+                    w.device_saw(|e| matches!(e, DeviceEvent::EnvelopeAccepted { .. }))
+                }
+            })
+        });
+        for bytes in requests {
+            wire.inject(ATTACKER, DEV, bytes);
+        }
+        w.outcome = None;
+        w.run(&mut wire, Duration::from_secs(600), |_, _| {});
+    }
+}
+
 // --- The markers -------------------------------------------------------------------------
 
 /// The protocol sources that hold weakened paths, or could.
@@ -699,5 +796,41 @@ fn every_weakened_path_is_marked_once() {
     // Nothing left unmarked.
     for name in Defences::names() {
         assert!(count(name) >= 1, "{name} has no marked place");
+    }
+}
+
+/// Markers only in the files the test above reads.
+#[test]
+fn no_marker_outside_the_files_read() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    assert!(files.len() > SOURCES.len());
+    for path in files {
+        let rel = path
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if SOURCES.iter().any(|(name, _)| *name == rel) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.trim_start().starts_with("// DANGER(ablation:")),
+            "{rel} has a marker: add it to SOURCES"
+        );
     }
 }

@@ -52,6 +52,10 @@
 //! longest ago. Re-posting a token with the same `cti` replaces its entry (new nonces, new
 //! ID2, hence a new security context, as RFC 9203 section 4.1 allows).
 //!
+//! For ablation studies only, [`TokenStore::with_defences`] can switch off the audience,
+//! expiry and scope checks (`token_audience`, `token_expiry`, `token_scope` of
+//! [`crate::verify::Defences`]); each is skipped in one place marked `DANGER(ablation: ..)`.
+//!
 //! Errors are one enum, [`AceError`]; [`AceError::response_code`] gives the CoAP code
 //! RFC 9200 / RFC 9203 prescribe. No function here panics on any input.
 //!

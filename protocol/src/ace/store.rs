@@ -136,22 +136,6 @@ impl TokenStore {
         token.scope.contains(required)
     }
 
-    /// [`AceError::Expired`] if a token with `exp` (Unix seconds) has expired at `now`.
-    /// Every expiry decision goes through here, at authz-info and for every request.
-    fn check_expiry(&self, exp: u64, now: Instant) -> Result<(), AceError> {
-        // DANGER(ablation: token_expiry)
-        if !self.defences.token_expiry {
-            return Ok(());
-        }
-        if now.unix_secs() >= exp {
-            return Err(AceError::Expired {
-                exp,
-                now: now.unix_secs(),
-            });
-        }
-        Ok(())
-    }
-
     /// The same store holding up to `capacity` tokens (clamped to 1..=64).
     pub fn with_capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.clamp(1, MAX_CAPACITY);
@@ -305,6 +289,22 @@ impl TokenStore {
             replaced,
             evicted,
         })
+    }
+
+    /// [`AceError::Expired`] if a token with `exp` (Unix seconds) has expired at `now`.
+    /// Every expiry decision goes through here, at authz-info and for every request.
+    fn check_expiry(&self, exp: u64, now: Instant) -> Result<(), AceError> {
+        // DANGER(ablation: token_expiry)
+        if !self.defences.token_expiry {
+            return Ok(());
+        }
+        if now.unix_secs() >= exp {
+            return Err(AceError::Expired {
+                exp,
+                now: now.unix_secs(),
+            });
+        }
+        Ok(())
     }
 
     /// A one-byte Recipient ID that differs from `client_id` and from every stored

@@ -12,7 +12,9 @@
 //! | `suit/revert` | POST | OSCORE | none | 2.04 |
 //!
 //! A rejection is 4.03 Forbidden (or 4.09 Conflict for a request that does not fit the
-//! device's state) with a [`Refusal`] body naming the reason code.
+//! device's state) with a [`Refusal`] body naming the reason code. Only the ablation
+//! switches `oscore` (every `suit/*` resource) and `payload_encryption` (`suit/cek`) of
+//! [`crate::verify::Defences`] let the device serve these resources without OSCORE.
 
 use ciborium::Value;
 

@@ -29,6 +29,9 @@
 //!   message is sent or acted on. [`SecurityContext::restore`] continues above every number
 //!   used before a crash and rejects every Partial IV that might have been accepted.
 //!
+//! For ablation studies only, [`SecurityContext::danger_disable_replay_protection`] lets
+//! replayed requests through (the `replay_window` switch of [`crate::verify::Defences`]).
+//!
 //! Errors are one enum, [`OscoreError`]; [`OscoreError::error_response`] gives the CoAP
 //! error code a server answers with. No input from the network panics.
 //!

@@ -428,7 +428,7 @@ impl<R: CryptoRng> Device<R> {
                     .authorize(now, kid, ScopeToken::install(t))
                     .is_ok()
             }),
-            Requester::DangerUnprotected => false,
+            Requester::DangerUnprotected => true,
         };
         if !allowed && let Err(reply) = self.authorize(now, from, who, ScopeToken::FwInstall) {
             return reply;
