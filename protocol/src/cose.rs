@@ -514,6 +514,22 @@ pub fn danger_decrypt_detached_unauthenticated(
 /// The length of an AES-GCM tag as COSE uses it.
 const GCM_TAG_LEN: usize = 16;
 
+/// Encrypt `plaintext` under `cek` with the IV and protected header of an existing
+/// COSE_Encrypt (A128GCM): the detached ciphertext a party holding the CEK can produce for
+/// that structure. Used to model an author who reuses a CEK across builds.
+pub fn reencrypt_detached(
+    encrypt: &CoseEncrypt,
+    cek: &Cek,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CoseError> {
+    let aad = coset::enc_structure_data(
+        coset::EncryptionContext::CoseEncrypt,
+        encrypt.protected.clone(),
+        b"",
+    );
+    aes_gcm_encrypt(cek.as_bytes(), &encrypt.unprotected.iv, &aad, plaintext)
+}
+
 /// Decode a COSE_Encrypt, tagged (96) or untagged.
 pub fn decode_encrypt(bytes: &[u8]) -> Result<CoseEncrypt, CoseError> {
     let value = cbor::decode(bytes).map_err(|e| CoseError::Malformed(e.to_string()))?;

@@ -41,6 +41,8 @@ pub struct RunReport {
     pub rejections: BTreeMap<String, u64>,
     /// How the rollout policy behaved.
     pub rollout: RolloutStats,
+    /// Attack attempts and outcomes, when the scenario has attackers.
+    pub security: Option<SecurityReport>,
     /// Engine statistics (simulated events).
     pub engine: EngineStats,
 }
@@ -234,4 +236,30 @@ pub struct RolloutStats {
     pub reboots_outside_window: u64,
     /// Sessions cancelled by the per-device timeout.
     pub timeouts: u64,
+}
+
+/// The security section: which defences were off, and how every attack ended.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecurityReport {
+    /// Defence switches turned off in this run (ablation).
+    pub defences_off: Vec<String>,
+    /// One entry per attack of the scenario, in catalogue order.
+    pub attacks: Vec<AttackOutcome>,
+}
+
+/// How one attack ended.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttackOutcome {
+    /// The catalogue id (`ATK-...`).
+    pub attack: String,
+    /// The defence switch(es) expected to stop it.
+    pub defences: Vec<String>,
+    /// Attempts made.
+    pub attempts: u64,
+    /// Attempts blocked, by the check that stopped them.
+    pub blocked: BTreeMap<String, u64>,
+    /// Attempts that succeeded.
+    pub succeeded: u64,
+    /// What success means for this attack, and what it achieved in this run.
+    pub effect: String,
 }

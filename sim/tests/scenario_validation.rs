@@ -654,7 +654,7 @@ fn rollout_rules() {
         json!("canary"),
         Rule::Choice,
         "rollout.policy",
-        "unknown rollout policy \"canary\" (supported: all_at_once)",
+        "unknown rollout policy \"canary\" (built in: all_at_once; or a name from `policies`)",
     );
     check(
         "/rollout/concurrency",

@@ -47,6 +47,11 @@ impl<R: CryptoRng> Repository<R> {
         }
     }
 
+    /// The object published at `path`.
+    pub fn object(&self, path: &str) -> Option<Arc<[u8]>> {
+        self.objects.get(path.trim_matches('/')).cloned()
+    }
+
     /// Publish `bytes` at `path` (shared, not copied).
     pub fn publish(&mut self, path: &str, bytes: Arc<[u8]>) {
         self.objects

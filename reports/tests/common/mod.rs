@@ -130,6 +130,7 @@ pub(crate) fn run(
             devices_started: devices,
             ..RolloutStats::default()
         },
+        security: None,
         engine: EngineStats {
             events: 1000,
             simulated_h: end_h + 1.0,

@@ -1,7 +1,7 @@
 //! Building a run from a validated scenario: keys, credentials and real signed, encrypted,
 //! approved updates; the network; the fleet; the backend; the rollout.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use icsim_protocol::ace::AuthorizationServer;
@@ -115,7 +115,28 @@ pub(crate) fn build(
     seed: u64,
     policy: Option<&str>,
 ) -> Result<Engine, BuildError> {
-    let (policy, install_mode) = effective_policy(scenario, policy)?;
+    let (mut policy, install_mode) = effective_policy(scenario, policy)?;
+    // Defence switches: the protocol's, and the simulator's own three.
+    let mut defences = Defences::default();
+    let switch = |name: &str| scenario.defences.get(name).copied().unwrap_or(true);
+    for (name, on) in &scenario.defences {
+        if !SIM_SWITCHES.contains(&name.as_str()) {
+            defences
+                .set(name, *on)
+                .map_err(|e| BuildError::Scenario(e.to_string()))?;
+        }
+    }
+    let (retries_on, timeout_on, rate_limit_on) = (
+        switch("retries"),
+        switch("device_timeout"),
+        switch("rate_limit"),
+    );
+    if !retries_on {
+        policy.retries = 0;
+    }
+    if !timeout_on {
+        policy.device_timeout = Duration::from_secs(1 << 40);
+    }
     let epoch = parse_epoch(&scenario.epoch).ok_or_else(|| BuildError::Scenario("epoch".into()))?;
     let epoch_s = epoch.unix_secs();
     let end = epoch + secs(scenario.horizon_h * 3600.0);
@@ -261,6 +282,7 @@ pub(crate) fn build(
             block_size: um_block,
             poll_interval: secs(scenario.backend.update_manager.poll_interval_s),
             max_attempts: scenario.backend.update_manager.max_attempts,
+            defences,
             ..UmConfig::default()
         },
         stream(seed, "um", "protocol"),
@@ -276,11 +298,18 @@ pub(crate) fn build(
     let station = |s: &crate::scenario::model::Station| Station {
         service: secs(s.service_time_ms / 1000.0),
         capacity: s.capacity.max(1),
-        limit: s.queue_limit,
+        // Without the rate-limit defence the queue is unbounded as well.
+        limit: if rate_limit_on {
+            s.queue_limit
+        } else {
+            u32::MAX
+        },
         busy: 0,
         waiting: VecDeque::new(),
         served: 0,
         dropped: 0,
+        dropped_legit: 0,
+        slow_legit: 0,
         max_queue: 0,
         busy_time: Duration::ZERO,
     };
@@ -397,7 +426,12 @@ pub(crate) fn build(
                 site_of.push(si as u32);
                 let audience = format!("plc-{d}");
                 let mut as_key = [0u8; 16];
-                stream(seed, &audience, "as-key").fill_bytes(&mut as_key);
+                if site.group_as_key {
+                    // One key for the whole site (a provisioning shortcut).
+                    stream(seed, &format!("site:{si}"), "as-key").fill_bytes(&mut as_key);
+                } else {
+                    stream(seed, &audience, "as-key").fill_bytes(&mut as_key);
+                }
                 as_server.register_device(audience.clone(), as_key);
                 let mut installed = InstalledComponents::new();
                 for t in &mine {
@@ -420,8 +454,8 @@ pub(crate) fn build(
                     boot_failure_ppm: (class.boot_failure_prob * 1e6).round() as u32,
                     max_envelope: 16 * 1024,
                     max_payload: 64 << 20,
-                    fetch_retries: 4,
-                    defences: Defences::default(),
+                    fetch_retries: if retries_on { 4 } else { 0 },
+                    defences,
                 };
                 let persistent = DevicePersistent {
                     installed,
@@ -480,8 +514,9 @@ pub(crate) fn build(
         fixed: [None; 3],
         caches: vec![None; caches.len()],
         devices: vec![None; devices.len()],
+        others: BTreeMap::new(),
     };
-    Ok(Engine {
+    let mut engine = Engine {
         start: epoch,
         end,
         queue,
@@ -501,8 +536,40 @@ pub(crate) fn build(
         finished_at: None,
         windows: install_windows,
         policy_wake: None,
-    })
+        attacks: Default::default(),
+        rogues: Vec::new(),
+        prober: None,
+        flooder: None,
+        rate_limit: rate_limit_on,
+        buckets: BTreeMap::new(),
+        payload_bytes: BTreeMap::new(),
+        defences_off: {
+            let mut off: Vec<String> = defences.off().iter().map(|s| s.to_string()).collect();
+            off.extend(
+                SIM_SWITCHES
+                    .iter()
+                    .filter(|n| !switch(n))
+                    .map(|n| n.to_string()),
+            );
+            off
+        },
+    };
+    engine.add_attacks(&super::build_attacks::Context {
+        scenario,
+        seed,
+        epoch,
+        release,
+        end,
+        operator: &operator,
+        operator_kek: &operator_kek,
+        authors: &authors,
+        defences,
+    })?;
+    Ok(engine)
 }
+
+/// The defence switches the simulator itself implements (the rest are the protocol's).
+pub(crate) const SIM_SWITCHES: [&str; 3] = ["retries", "device_timeout", "rate_limit"];
 
 /// Unused-import guard for `Instant` in signatures above.
 #[allow(dead_code)]

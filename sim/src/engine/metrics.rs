@@ -220,6 +220,12 @@ impl Metrics {
         dev.patched_at = None;
     }
 
+    pub(crate) fn is_patched(&self, d: u32) -> bool {
+        self.devices
+            .get(d as usize)
+            .is_some_and(|x| x.state == DevState::Patched)
+    }
+
     pub(crate) fn retry(&mut self, _d: u32) {
         self.retries += 1;
     }
@@ -458,6 +464,7 @@ pub(super) fn report(engine: &mut Engine, info: RunInfo, end: Instant) -> RunRep
         },
         outcomes: m.outcomes.clone(),
         rejections: m.rejections.clone(),
+        security: None,
         rollout: icsim_reports::model::RolloutStats {
             max_cell_down: m.max_cell_down,
             reboots_outside_window: m.reboots_outside_window,

@@ -8,13 +8,17 @@
 //! No protocol logic lives here: the engine moves datagrams over the network model, runs
 //! node timers, charges device CPU time, models the backend stations, and runs the rollout.
 
-mod build;
+pub(crate) mod attacks;
+pub(crate) mod build;
+mod build_attacks;
+mod hooks;
 mod metrics;
+mod prober;
 mod queue;
 mod rollout;
 mod strategy;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use icsim_protocol::exchange::{
     Addr, AuthServer, Device, InstallTiming, JobKind, Node, Repository, UmEvent, UpdateManager,
@@ -49,6 +53,11 @@ enum NodeId {
     Repo,
     Cache(u32),
     Device(u32),
+    /// An attacker's rogue client (an Update Manager with its own AS), by index.
+    RogueUm(u32),
+    RogueAs(u32),
+    Prober,
+    Flooder,
 }
 
 /// Address plan.
@@ -58,11 +67,25 @@ const REPO_ADDR: Addr = Addr(3);
 const CACHE_BASE: u32 = 1_000;
 const DEVICE_BASE: u32 = 1_000_000;
 
+const ROGUE_BASE: u32 = 100;
+const PROBER_ADDR: Addr = Addr(990);
+const FLOODER_ADDR: Addr = Addr(991);
+
 fn node_of(addr: Addr) -> Option<NodeId> {
     match addr.0 {
         1 => Some(NodeId::Um),
         2 => Some(NodeId::Auth),
         3 => Some(NodeId::Repo),
+        990 => Some(NodeId::Prober),
+        991 => Some(NodeId::Flooder),
+        a if (ROGUE_BASE..ROGUE_BASE + 200).contains(&a) => {
+            let i = (a - ROGUE_BASE) / 2;
+            Some(if (a - ROGUE_BASE).is_multiple_of(2) {
+                NodeId::RogueUm(i)
+            } else {
+                NodeId::RogueAs(i)
+            })
+        }
         a if (CACHE_BASE..DEVICE_BASE).contains(&a) => Some(NodeId::Cache(a - CACHE_BASE)),
         a if a >= DEVICE_BASE => Some(NodeId::Device(a - DEVICE_BASE)),
         _ => None,
@@ -76,6 +99,10 @@ fn addr_of(node: NodeId) -> Addr {
         NodeId::Repo => REPO_ADDR,
         NodeId::Cache(s) => Addr(CACHE_BASE + s),
         NodeId::Device(d) => Addr(DEVICE_BASE + d),
+        NodeId::RogueUm(i) => Addr(ROGUE_BASE + 2 * i),
+        NodeId::RogueAs(i) => Addr(ROGUE_BASE + 2 * i + 1),
+        NodeId::Prober => PROBER_ADDR,
+        NodeId::Flooder => FLOODER_ADDR,
     }
 }
 
@@ -110,6 +137,8 @@ enum Event {
     DeviceTimeout { device: u32, attempt: u32 },
     /// Record the fleet state.
     Sample,
+    /// An attacker's rogue client starts its session.
+    RogueStart(u32),
 }
 
 /// The backend stations.
@@ -125,9 +154,12 @@ struct Station {
     capacity: u32,
     limit: u32,
     busy: u32,
-    waiting: VecDeque<(Addr, Vec<u8>)>,
+    waiting: VecDeque<(Addr, Vec<u8>, Instant)>,
     served: u64,
     dropped: u64,
+    /// Legitimate requests refused for a full queue, and served after waiting over 10 s.
+    dropped_legit: u64,
+    slow_legit: u64,
     max_queue: u64,
     busy_time: Duration,
 }
@@ -186,6 +218,17 @@ pub(crate) struct Engine {
     /// Per site: its maintenance window as an install timing, if it has one.
     windows: Vec<Option<InstallTiming>>,
     policy_wake: Option<Instant>,
+    attacks: attacks::Attacks,
+    rogues: Vec<Rogue>,
+    prober: Option<(prober::Prober, u32)>,
+    flooder: Option<(prober::Flooder, u32)>,
+    /// Sim-level defence switches: per-source rate limit at the backend stations.
+    rate_limit: bool,
+    buckets: BTreeMap<Addr, (f64, Instant)>,
+    /// Per device: payload bytes received from a distribution point (ATK-ENDLESS).
+    payload_bytes: BTreeMap<u32, u64>,
+    /// Defence switches off in this run.
+    defences_off: Vec<String>,
 }
 
 /// The instant each node's timer is scheduled for (to avoid piling up duplicates).
@@ -193,6 +236,7 @@ struct TimerTable {
     fixed: [Option<Instant>; 3],
     caches: Vec<Option<Instant>>,
     devices: Vec<Option<Instant>>,
+    others: BTreeMap<NodeId, Option<Instant>>,
 }
 
 impl TimerTable {
@@ -203,8 +247,20 @@ impl TimerTable {
             NodeId::Repo => &mut self.fixed[2],
             NodeId::Cache(s) => &mut self.caches[s as usize],
             NodeId::Device(d) => &mut self.devices[d as usize],
+            other => self.others.entry(other).or_default(),
         }
     }
+}
+
+/// An attacker's rogue client: an Update Manager with its own AS, at a site.
+struct Rogue {
+    um: UpdateManager<ChaCha20Rng>,
+    auth: AuthServer<ChaCha20Rng>,
+    site: u32,
+    attack: &'static str,
+    target: u32,
+    audience: String,
+    job: std::sync::Arc<icsim_protocol::exchange::UpdateJob>,
 }
 
 /// Progress of a run, for a progress display.
@@ -295,8 +351,10 @@ impl Engine {
                     self.apply(now, actions);
                 }
             }
+            Event::RogueStart(i) => self.rogue_start(now, i),
             Event::DeviceTimeout { device, attempt } => {
                 if let Some(d) = self.rollout.timeout(device, attempt) {
+                    self.attacks.timed_out.insert(d);
                     self.um.cancel(addr_of(NodeId::Device(d)));
                     self.after(now, NodeId::Um);
                 }
@@ -317,6 +375,12 @@ impl Engine {
     fn location(&self, addr: Addr) -> Option<Location> {
         match node_of(addr)? {
             NodeId::Um | NodeId::Auth | NodeId::Repo => Some(Location::Backend),
+            NodeId::RogueUm(i) | NodeId::RogueAs(i) => self
+                .rogues
+                .get(i as usize)
+                .map(|r| Location::Gateway(r.site)),
+            NodeId::Prober => self.prober.as_ref().map(|(_, s)| Location::Gateway(*s)),
+            NodeId::Flooder => self.flooder.as_ref().map(|(_, s)| Location::Gateway(*s)),
             NodeId::Cache(s) => ((s as usize) < self.caches.len()).then_some(Location::Gateway(s)),
             NodeId::Device(d) => ((d as usize) < self.devices.len()).then_some(Location::Device(d)),
         }
@@ -342,6 +406,45 @@ impl Engine {
             Location::Device(d) => Some(e.devices[d as usize].site),
             Location::Backend => None,
         };
+        // The hop this datagram takes next, for the on-path attackers of its site.
+        let hop = match (at, dest) {
+            (a, d) if a == d => None,
+            (Location::Backend, Location::Backend) => None,
+            (Location::Backend, _) => dest_site(self, dest).map(|s| (false, s)),
+            (Location::Gateway(s), Location::Device(d)) if self.devices[d as usize].site == s => {
+                Some((true, s))
+            }
+            (Location::Gateway(s), _) => Some((false, s)),
+            (Location::Device(d), _) => Some((true, self.devices[d as usize].site)),
+        };
+        let mut bytes = bytes;
+        let mut held = Duration::ZERO;
+        if let Some((cell, site)) = hop
+            && !self.attacks.on_path.is_empty()
+        {
+            match self.on_path(now, cell, site, from, to, &mut bytes) {
+                attacks::PathAction::Pass | attacks::PathAction::Alter => {}
+                attacks::PathAction::Drop => return,
+                attacks::PathAction::Delay(d) => held = d,
+                attacks::PathAction::ReplayLater(after) => {
+                    // The same request again later, with a new message id so that CoAP's
+                    // duplicate detection does not catch it: only OSCORE can.
+                    let mut again = bytes.clone();
+                    if again.len() >= 4 {
+                        again[2] ^= 0x5a;
+                    }
+                    self.queue.push(
+                        now + after,
+                        Event::Arrive {
+                            at,
+                            from,
+                            to,
+                            bytes: again,
+                        },
+                    );
+                }
+            }
+        }
         let (tier, dir, next): (&str, &mut Dir, Location) = match (at, dest) {
             (a, d) if a == d => {
                 self.deliver(now, from, to, bytes);
@@ -393,7 +496,7 @@ impl Engine {
             Verdict::Deliver { at: arrival } => {
                 self.metrics.link(tier, len, None);
                 self.queue.push(
-                    arrival,
+                    arrival + held,
                     Event::Arrive {
                         at: next,
                         from,
@@ -428,10 +531,14 @@ impl Engine {
                     );
                     return;
                 }
+                let injected = self.replay_arriving(d, &bytes);
                 self.devices[d as usize]
                     .node
                     .handle_datagram(now, from, &bytes);
                 self.after(now, node);
+                if injected {
+                    self.finish_replay(d);
+                }
             }
             _ => {
                 self.node_mut(node).handle_datagram(now, from, &bytes);
@@ -452,6 +559,13 @@ impl Engine {
     }
 
     fn station_arrive(&mut self, now: Instant, id: StationId, from: Addr, bytes: Vec<u8>) {
+        if self.rate_limited(now, from) {
+            if from == FLOODER_ADDR {
+                self.attacks.flood_limited += 1;
+            }
+            self.station(id).dropped += 1;
+            return;
+        }
         let st = self.station(id);
         if st.busy < st.capacity {
             st.busy += 1;
@@ -465,9 +579,12 @@ impl Engine {
                 },
             );
         } else if (st.waiting.len() as u64) < u64::from(st.limit) {
-            st.waiting.push_back((from, bytes));
+            st.waiting.push_back((from, bytes, now));
             st.max_queue = st.max_queue.max(st.waiting.len() as u64);
         } else {
+            if from != FLOODER_ADDR {
+                st.dropped_legit += 1;
+            }
             st.dropped += 1;
         }
     }
@@ -486,7 +603,10 @@ impl Engine {
         self.after(now, node);
         let st = self.station(id);
         match st.waiting.pop_front() {
-            Some((f, b)) => {
+            Some((f, b, arrived)) => {
+                if f != FLOODER_ADDR && now - arrived > Duration::from_secs(10) {
+                    st.slow_legit += 1;
+                }
                 let done = now + st.service;
                 self.queue.push(
                     done,
@@ -511,6 +631,16 @@ impl Engine {
                 None => &mut self.repo,
             },
             NodeId::Device(d) => &mut self.devices[d as usize].node,
+            NodeId::RogueUm(i) => &mut self.rogues[i as usize].um,
+            NodeId::RogueAs(i) => &mut self.rogues[i as usize].auth,
+            NodeId::Prober => match &mut self.prober {
+                Some((p, _)) => p,
+                None => &mut self.repo,
+            },
+            NodeId::Flooder => match &mut self.flooder {
+                Some((f, _)) => f,
+                None => &mut self.repo,
+            },
         }
     }
 
@@ -543,6 +673,7 @@ impl Engine {
         match node {
             NodeId::Um => self.drain_um(now),
             NodeId::Device(d) => self.drain_device(now, d),
+            NodeId::RogueUm(i) => self.drain_rogue(i),
             _ => {}
         }
         let send_at = match node {
@@ -597,9 +728,56 @@ impl Engine {
             if let Some((_, outcome)) = self.metrics.um_event(now, &event)
                 && let Some(d) = device
             {
-                let actions =
-                    self.rollout
-                        .finished(now, d, &outcome, &mut self.metrics, &self.windows);
+                let template = self.rollout.current_template(d);
+                let attack = template.and_then(|t| self.attacks.templates.get(&t).copied());
+                let actions = match attack {
+                    Some(id) if attacks::probes(id) => {
+                        // A crafted envelope a device judged on its own: it tells nothing
+                        // about the rollout, which goes on with the genuine update.
+                        self.attacks.template_outcome(id, &outcome);
+                        self.rollout.skip(now, d, &self.windows)
+                    }
+                    Some(id) => {
+                        // A malicious update the operator approved: a success for the
+                        // attacker if installed, and a failure the plant's monitoring sees.
+                        self.attacks.template_outcome(id, &outcome);
+                        let seen = if outcome == icsim_protocol::exchange::Outcome::Committed {
+                            icsim_protocol::exchange::Outcome::Rejected(
+                                "malicious_image_detected".into(),
+                            )
+                        } else {
+                            outcome.clone()
+                        };
+                        self.rollout
+                            .finished(now, d, &seen, &mut self.metrics, &self.windows)
+                    }
+                    None => {
+                        if self.attacks.payload_targets.contains_key(&d) {
+                            let altered = outcome == icsim_protocol::exchange::Outcome::Committed
+                                && template.is_some_and(|t| {
+                                    let active = self.devices[d as usize]
+                                        .node
+                                        .persistent()
+                                        .slots
+                                        .active
+                                        .as_ref();
+                                    self.attacks.genuine_digest.get(&t).is_some_and(|g| {
+                                        active.is_some_and(|a| a.digest.bytes != *g)
+                                    })
+                                });
+                            let limit = template
+                                .and_then(|t| self.attacks.payload_size.get(&t).copied())
+                                .unwrap_or(u64::MAX);
+                            let over = self
+                                .payload_bytes
+                                .get(&d)
+                                .is_some_and(|b| *b > limit + limit / 2);
+                            self.attacks.payload_outcome(d, &outcome, altered, over);
+                        }
+                        self.rollout
+                            .finished(now, d, &outcome, &mut self.metrics, &self.windows)
+                    }
+                };
                 self.apply(now, actions);
                 if self.rollout.is_complete() && self.finished_at.is_none() {
                     self.finished_at = Some(now);
@@ -659,6 +837,9 @@ impl Engine {
         let mut cpu_us = 0.0;
         while let Some(event) = slot.node.poll_event() {
             cpu_us += self.metrics.device_event(now, d, &event, costs);
+            if !self.attacks.is_empty() {
+                self.attacks.device_event(d, &event);
+            }
         }
         if cpu_us > 0.0 {
             let start = slot.busy_until.max(now);
@@ -666,10 +847,22 @@ impl Engine {
         }
     }
 
+    fn metrics_patched(&self, d: u32) -> bool {
+        self.metrics.is_patched(d)
+    }
+
     /// Finish the run: the report.
     pub(crate) fn report(&mut self, info: crate::run::RunInfo) -> icsim_reports::RunReport {
         let end = self.finished_at.unwrap_or(self.end).min(self.end);
-        metrics::report(self, info, end)
+        self.settle_attacks();
+        let mut report = metrics::report(self, info, end);
+        if !self.attacks.is_empty() {
+            report.security = Some(icsim_reports::model::SecurityReport {
+                defences_off: self.defences_off.clone(),
+                attacks: self.attacks.outcomes(),
+            });
+        }
+        report
     }
 }
 

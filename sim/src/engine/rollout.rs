@@ -20,6 +20,9 @@ use super::metrics::Metrics;
 use super::strategy::{FleetView, StrategyState};
 use crate::scenario::model::{Abort, Strategy};
 
+/// The repository's address (retries fall back to it).
+const REPOSITORY: u32 = 3;
+
 /// What every job of one update shares.
 pub(crate) struct UpdateTemplate {
     pub(crate) job: UpdateJob,
@@ -160,6 +163,77 @@ impl Rollout {
     /// The updates of device `d`.
     pub(crate) fn plan(&self, d: u32) -> &DevicePlan {
         &self.plans[d as usize]
+    }
+
+    /// The job of template `t` as built (site settings not applied).
+    pub(crate) fn template_job(&self, t: usize) -> &UpdateJob {
+        &self.templates[t].job
+    }
+
+    /// How many templates there are.
+    pub(crate) fn template_count(&self) -> usize {
+        self.templates.len()
+    }
+
+    /// Add a template (an attacker's update); returns its index.
+    pub(crate) fn add_template(&mut self, job: UpdateJob) -> usize {
+        self.templates.push(UpdateTemplate { job });
+        self.jobs.push(self.sites.iter().map(|_| None).collect());
+        self.templates.len() - 1
+    }
+
+    /// Give device `d` template `t` first (`front`) or last.
+    pub(crate) fn insert_update(&mut self, d: u32, t: usize, front: bool) {
+        let plan = &mut self.plans[d as usize];
+        if front {
+            plan.updates.insert(plan.next, t);
+        } else {
+            plan.updates.push(t);
+        }
+    }
+
+    /// The devices that have at least one update, in start order.
+    pub(crate) fn order(&self) -> &[u32] {
+        &self.order
+    }
+
+    /// The template device `d` works on now.
+    pub(crate) fn current_template(&self, d: u32) -> Option<usize> {
+        let plan = self.plans.get(d as usize)?;
+        plan.updates.get(plan.next).copied()
+    }
+
+    /// A probe session (a crafted envelope judged by the device) ended: go on with the
+    /// device's next update as if it had not been there.
+    pub(crate) fn skip(
+        &mut self,
+        now: Instant,
+        d: u32,
+        windows: &[Option<InstallTiming>],
+    ) -> Actions {
+        let mut actions = Actions::default();
+        let cell = self.cell_of[d as usize];
+        if std::mem::take(&mut self.plans[d as usize].install_grant)
+            && let Some(n) = self.cell_installing.get_mut(&cell)
+        {
+            *n = n.saturating_sub(1);
+        }
+        self.release_slot(d);
+        let plan = &mut self.plans[d as usize];
+        plan.next += 1;
+        plan.tries = 0;
+        if plan.next < plan.updates.len() && self.aborted.is_none() {
+            self.requeue.push_front(d);
+        } else {
+            plan.ended = Some(false);
+            self.done += 1;
+            self.in_progress = self.in_progress.saturating_sub(1);
+        }
+        self.grant(now, cell, windows, &mut actions);
+        let more = self.admit(now);
+        actions.starts.extend(more.starts);
+        actions.wake = more.wake;
+        actions
     }
 
     /// The attempt number of device `d` (to recognise a stale timeout).
@@ -349,9 +423,7 @@ impl Rollout {
         let aborted = self.aborted.is_some();
         let plan = &mut self.plans[d as usize];
         let update = plan.updates[plan.next];
-        let retry = !aborted
-            && matches!(outcome, Outcome::RolledBack | Outcome::Failed(_))
-            && plan.tries < self.policy.retries;
+        let retry = !aborted && retriable(&outcome) && plan.tries < self.policy.retries;
         if retry {
             plan.tries += 1;
             metrics.retry(d);
@@ -443,6 +515,16 @@ impl Rollout {
             };
             Arc::new(job)
         });
+        if self.plans[d as usize].tries > 0
+            && let Delivery::Fetch { source } = job.delivery
+            && source != REPOSITORY
+        {
+            // A retry fetches from the repository rather than the site cache (a cache
+            // that failed once, or an attacker's, is not trusted to serve it again).
+            let mut fallback = (**job).clone();
+            fallback.delivery = Delivery::Fetch { source: REPOSITORY };
+            return (audience, Arc::new(fallback));
+        }
         if kind == JobKind::Revert {
             let mut revert = (**job).clone();
             revert.kind = JobKind::Revert;
@@ -462,5 +544,22 @@ impl Rollout {
     /// Devices whose rollout has ended.
     pub(crate) fn devices_done(&self) -> u64 {
         self.done
+    }
+}
+
+/// Whether a device's update is worth another try: a rollback, a failed session, or a
+/// transfer that went wrong (an altered, wrong or oversize payload, a failed download: the
+/// retry fetches from the repository). A verdict on the update itself is final.
+fn retriable(outcome: &Outcome) -> bool {
+    match outcome {
+        Outcome::RolledBack | Outcome::Failed(_) => true,
+        Outcome::Rejected(reason) => matches!(
+            reason.as_str(),
+            "payload_decryption_failed"
+                | "payload_digest_mismatch"
+                | "payload_size_mismatch"
+                | "download_failed"
+        ),
+        _ => false,
     }
 }

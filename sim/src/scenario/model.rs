@@ -38,6 +38,13 @@ pub struct Scenario {
     /// runs several on the same fleet and seeds.
     #[serde(default)]
     pub policies: Vec<Policy>,
+    /// Defence switches of ATTACKS.md by name (e.g. `"anti_rollback": false`), all on
+    /// unless listed here as `false`; only ablation studies turn one off.
+    #[serde(default)]
+    pub defences: std::collections::BTreeMap<String, bool>,
+    /// Attackers (ATTACKS.md ids), each with its position and timing.
+    #[serde(default)]
+    pub attackers: Vec<Attacker>,
     /// Report settings.
     #[serde(default)]
     pub report: ReportSettings,
@@ -171,6 +178,35 @@ pub struct Site {
     pub outages: Vec<Outage>,
     /// The PLCs of the site.
     pub devices: Vec<DeviceGroup>,
+    /// Whether all PLCs of the site share one key with the AS (a provisioning shortcut:
+    /// a token for one PLC then decrypts at every PLC of the site, and only the audience
+    /// check tells them apart).
+    #[serde(default)]
+    pub group_as_key: bool,
+}
+
+/// An attacker of the catalogue (`../shared/ATTACKS.md`) placed in the scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attacker {
+    /// The attack id, e.g. `ATK-TAMPER`.
+    pub attack: String,
+    /// The site it acts at (its links, cache, cell network or PLCs); default the first site.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// When it starts, hours after the release.
+    #[serde(default)]
+    pub start_h: f64,
+    /// How many attempts it makes (targets, datagrams, forged updates...), at least 1.
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// For on-path attacks: the probability of acting on each eligible datagram.
+    #[serde(default = "one_f")]
+    pub probability: f64,
+}
+
+fn one_f() -> f64 {
+    1.0
 }
 
 /// A daily window.

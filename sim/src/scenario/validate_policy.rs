@@ -45,7 +45,58 @@ pub(super) fn knobs(path: &JsonPath, scenario: &Scenario) -> Check {
         abort(&path.field("abort"), a)?;
     }
     non_negative(&path.field("approval_delay_h"), r.approval_delay_h)?;
-    positive(&path.field("device_timeout_h"), r.device_timeout_h)
+    positive(&path.field("device_timeout_h"), r.device_timeout_h)?;
+    defences_and_attackers(scenario)
+}
+
+/// `defences`: known switch names; `attackers`: known attacks at known sites.
+fn defences_and_attackers(scenario: &Scenario) -> Check {
+    let root = JsonPath::root();
+    let known: Vec<&str> = icsim_protocol::verify::Defences::NAMES
+        .iter()
+        .copied()
+        .chain(crate::engine::build::SIM_SWITCHES)
+        .collect();
+    for name in scenario.defences.keys() {
+        if !known.contains(&name.as_str()) {
+            return Err(ScenarioError::new(
+                root.field("defences").field(name).to_string(),
+                Rule::Choice,
+                format!("unknown defence {name:?} (known: {})", known.join(", ")),
+            ));
+        }
+    }
+    for (i, a) in scenario.attackers.iter().enumerate() {
+        let at = root.field("attackers").index(i);
+        if crate::engine::attacks::entry(&a.attack).is_none() {
+            let ids: Vec<&str> = crate::engine::attacks::CATALOGUE
+                .iter()
+                .map(|(id, _, _)| *id)
+                .collect();
+            return Err(ScenarioError::new(
+                at.field("attack").to_string(),
+                Rule::Choice,
+                format!(
+                    "unknown attack {:?} (the catalogue: {})",
+                    a.attack,
+                    ids.join(", ")
+                ),
+            ));
+        }
+        if let Some(site) = &a.site
+            && !scenario.sites.iter().any(|s| s.name == *site)
+        {
+            return Err(ScenarioError::new(
+                at.field("site").to_string(),
+                Rule::Reference,
+                format!("no site named {site:?}"),
+            ));
+        }
+        non_negative(&at.field("start_h"), a.start_h)?;
+        at_least(&at.field("attempts"), a.attempts, 1)?;
+        within(&at.field("probability"), a.probability, 0.0, 1.0)?;
+    }
+    Ok(())
 }
 
 fn abort(path: &JsonPath, a: &Abort) -> Check {
