@@ -72,8 +72,16 @@ pub(crate) const HEADLINE: [(&str, &str, f64); 7] = [
     ("T90 (h)", "completion.t90_h", 1.0),
     ("T100 (h)", "completion.t100_h", 1.0),
     ("downtime (device-h)", "impact.downtime_device_h", 1.0),
-    ("process downtime, whole cell down (cell-h)", "impact.downtime_cell_h", 1.0),
-    ("reboots outside a window", "rollout.reboots_outside_window", 1.0),
+    (
+        "process downtime, whole cell down (cell-h)",
+        "impact.downtime_cell_h",
+        1.0,
+    ),
+    (
+        "reboots outside a window",
+        "rollout.reboots_outside_window",
+        1.0,
+    ),
     ("exposure (device-h)", "impact.exposure_device_h", 1.0),
     ("bytes, all tiers (MB)", "network_total.bytes", 1e-6),
 ];

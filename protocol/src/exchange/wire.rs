@@ -215,10 +215,14 @@ pub struct StatusReport {
     pub reason: Option<String>,
     /// The component and sequence number the last update concerned.
     pub sequence: Option<u64>,
+    /// The sequence number of the last update committed (and not reverted since). A later
+    /// rejected attempt replaces `sequence` but not this: a UM whose answer was lost learns
+    /// from it that its update went in.
+    pub committed: Option<u64>,
 }
 
 impl StatusReport {
-    /// Encode: `{1: phase, ? 2: reason, ? 3: sequence}`.
+    /// Encode: `{1: phase, ? 2: reason, ? 3: sequence, ? 4: committed}`.
     pub fn encode(&self) -> Vec<u8> {
         let mut entries = vec![(1, Value::Integer(self.phase.code().into()))];
         if let Some(r) = &self.reason {
@@ -227,6 +231,9 @@ impl StatusReport {
         if let Some(s) = self.sequence {
             entries.push((3, Value::Integer(s.into())));
         }
+        if let Some(c) = self.committed {
+            entries.push((4, Value::Integer(c.into())));
+        }
         cbor::encode(&cbor::int_map(entries))
     }
 
@@ -234,7 +241,7 @@ impl StatusReport {
     pub fn decode(bytes: &[u8]) -> Result<Self, CborError> {
         let v = cbor::decode(bytes)?;
         let map = IntMap::new(&v, "status")?;
-        map.only(&[1, 2, 3])?;
+        map.only(&[1, 2, 3, 4])?;
         Ok(StatusReport {
             phase: UpdatePhase::from_code(cbor::uint(map.require(1)?, "phase")?).ok_or(
                 CborError::Shape {
@@ -247,6 +254,7 @@ impl StatusReport {
                 .map(|v| cbor::text(v, "reason").map(str::to_string))
                 .transpose()?,
             sequence: map.get(3).map(|v| cbor::uint(v, "sequence")).transpose()?,
+            committed: map.get(4).map(|v| cbor::uint(v, "committed")).transpose()?,
         })
     }
 }
@@ -295,6 +303,7 @@ mod tests {
             phase: UpdatePhase::RolledBack,
             reason: Some("self_test_failed".into()),
             sequence: Some(3),
+            committed: Some(2),
         };
         assert_eq!(StatusReport::decode(&s.encode()).unwrap(), s);
         assert!(

@@ -66,6 +66,7 @@ impl<R: CryptoRng> Device<R> {
                 .filter(|_| matches!(phase, UpdatePhase::Rejected | UpdatePhase::RolledBack))
                 .and_then(|o| o.reason.clone()),
             sequence: last.and_then(|o| o.sequence),
+            committed: self.persistent.revert_to.as_ref().map(|r| r.2),
         }
     }
 

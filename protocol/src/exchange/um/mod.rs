@@ -204,7 +204,8 @@ pub struct UpdateManager<R> {
     rng: R,
     endpoint: Endpoint<Addr>,
     sessions: BTreeMap<Addr, Session>,
-    pending: BTreeMap<RequestHandle, (Addr, Option<RequestBinding>)>,
+    pending: BTreeMap<RequestHandle, (Addr, Option<RequestBinding>, u64)>,
+    generation: u64,
     polls: BTreeSet<(Instant, Addr)>,
     events: VecDeque<UmEvent>,
     oscore_requests: u64,
@@ -219,6 +220,7 @@ impl<R: CryptoRng> UpdateManager<R> {
             rng,
             sessions: BTreeMap::new(),
             pending: BTreeMap::new(),
+            generation: 0,
             polls: BTreeSet::new(),
             events: VecDeque::new(),
             oscore_requests: 0,
@@ -228,8 +230,10 @@ impl<R: CryptoRng> UpdateManager<R> {
     /// Start updating `device` (ACE audience `audience`) with `job`. A session already
     /// running for the device is replaced.
     pub fn start(&mut self, now: Instant, device: Addr, audience: &str, job: Arc<UpdateJob>) {
-        self.sessions
-            .insert(device, Session::new(audience.to_string(), job));
+        self.generation += 1;
+        let mut session = Session::new(audience.to_string(), job);
+        session.generation = self.generation;
+        self.sessions.insert(device, session);
         self.send(now, device);
     }
 
@@ -277,12 +281,23 @@ impl<R: CryptoRng> UpdateManager<R> {
                 Event::ResponseReceived {
                     handle, response, ..
                 } => {
-                    if let Some((device, binding)) = self.pending.remove(&handle) {
+                    // A response to an earlier session's request is of no use to the current one.
+                    if let Some((device, binding, sent_in)) = self.pending.remove(&handle)
+                        && self
+                            .sessions
+                            .get(&device)
+                            .is_some_and(|s| s.generation == sent_in)
+                    {
                         self.on_response(now, device, binding, response);
                     }
                 }
                 Event::RequestFailed { handle, .. } => {
-                    if let Some((device, _)) = self.pending.remove(&handle) {
+                    if let Some((device, _, sent_in)) = self.pending.remove(&handle)
+                        && self
+                            .sessions
+                            .get(&device)
+                            .is_some_and(|s| s.generation == sent_in)
+                    {
                         self.on_no_answer(now, device);
                     }
                 }
@@ -298,7 +313,8 @@ impl<R: CryptoRng> UpdateManager<R> {
             .send_request(now, &mut self.rng, to, request, Reliability::Confirmable)
         {
             Ok(handle) => {
-                self.pending.insert(handle, (device, None));
+                let generation = self.sessions.get(&device).map_or(0, |s| s.generation);
+                self.pending.insert(handle, (device, None, generation));
             }
             Err(e) => self.finish(device, Outcome::Failed(format!("cannot send: {e}"))),
         }
@@ -335,7 +351,9 @@ impl<R: CryptoRng> UpdateManager<R> {
             Reliability::Confirmable,
         ) {
             Ok(handle) => {
-                self.pending.insert(handle, (device, Some(binding)));
+                let generation = self.sessions.get(&device).map_or(0, |s| s.generation);
+                self.pending
+                    .insert(handle, (device, Some(binding), generation));
             }
             Err(e) => self.finish(device, Outcome::Failed(format!("cannot send: {e}"))),
         }

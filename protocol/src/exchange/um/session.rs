@@ -81,6 +81,11 @@ enum Resume {
 pub(super) struct Session {
     pub(super) audience: String,
     pub(super) job: Arc<UpdateJob>,
+    /// Which session of the UM this is (responses to earlier ones are ignored).
+    pub(super) generation: u64,
+    /// The device refused the envelope as a rollback: checking whether it runs this very
+    /// update already.
+    pub(super) checking_installed: bool,
     pub(super) token: Option<(AccessTokenResponse, Instant)>,
     pub(super) context: Option<SecurityContext>,
     pub(super) step: Step,
@@ -100,6 +105,8 @@ impl Session {
         Session {
             audience,
             job,
+            generation: 0,
+            checking_installed: false,
             token: None,
             context: None,
             step: Step::Token,
@@ -406,6 +413,25 @@ impl<R: CryptoRng> UpdateManager<R> {
         self.start_envelope(now, device);
     }
 
+    /// The device is busy with an update: poll its status (counted as a restart, so a
+    /// device stuck with someone else's update does not hold the session forever).
+    fn await_existing(&mut self, now: Instant, device: Addr) {
+        let max = self.config.max_restarts;
+        let Some(s) = self.sessions.get_mut(&device) else {
+            return;
+        };
+        s.restarts += 1;
+        if s.restarts > max {
+            self.finish(
+                device,
+                Outcome::Failed("too many restarts (update_in_progress)".into()),
+            );
+            return;
+        }
+        self.set_step(device, Step::AwaitStaged);
+        self.schedule_poll(now, device);
+    }
+
     fn on_protected(
         &mut self,
         now: Instant,
@@ -470,7 +496,35 @@ impl<R: CryptoRng> UpdateManager<R> {
                     Err(e) => self.finish(device, Outcome::Failed(format!("block-wise: {e}"))),
                 }
             }
-            (_, Some(ResponseType::Forbidden)) => self.finish(device, Outcome::Rejected(refusal())),
+            (_, Some(ResponseType::Forbidden)) => {
+                let reason = refusal();
+                let is_envelope = step_name == "envelope";
+                if is_envelope
+                    && reason == "rollback"
+                    && self
+                        .sessions
+                        .get(&device)
+                        .is_some_and(|s| !s.checking_installed)
+                {
+                    // Maybe this very update is installed already (an earlier session went
+                    // on at the device after the UM gave up on it): ask before calling it a
+                    // rejection.
+                    if let Some(s) = self.sessions.get_mut(&device) {
+                        s.checking_installed = true;
+                    }
+                    self.set_step(device, Step::AwaitCommit);
+                    self.send(now, device);
+                } else {
+                    self.finish(device, Outcome::Rejected(reason));
+                }
+            }
+            (_, Some(ResponseType::Conflict))
+                if step_name == "envelope" && refusal() == "update_in_progress" =>
+            {
+                // An earlier session of ours may have staged this very update before its
+                // answer was lost: look at the device's status before starting over.
+                self.await_existing(now, device)
+            }
             (_, Some(ResponseType::Conflict)) => self.restart(now, device, &refusal()),
             ("key", Some(ResponseType::Changed)) => {
                 let push = self
@@ -535,6 +589,20 @@ impl<R: CryptoRng> UpdateManager<R> {
 
     fn on_status(&mut self, now: Instant, device: Addr, installing: bool, status: StatusReport) {
         let sequence = self.sessions.get(&device).map(|s| s.job.sequence);
+        if self
+            .sessions
+            .get(&device)
+            .is_some_and(|s| s.checking_installed)
+        {
+            let ours = status.phase == UpdatePhase::Committed && status.sequence == sequence;
+            let outcome = if ours || (status.committed.is_some() && status.committed == sequence) {
+                Outcome::Committed
+            } else {
+                Outcome::Rejected("rollback".into())
+            };
+            self.finish(device, outcome);
+            return;
+        }
         match status.phase {
             UpdatePhase::Staged if !installing => self.on_staged(now, device),
             UpdatePhase::AwaitKey | UpdatePhase::Downloading if !installing => {
