@@ -5,6 +5,7 @@
 mod compare_cmd;
 mod diag;
 mod files;
+mod matrix_cmd;
 mod progress;
 mod rfc3339;
 mod run_cmd;
@@ -32,6 +33,9 @@ enum Command {
     /// Compare rollout policies on the same fleet and seeds, with replications; writes
     /// report.json, summary.md, report.html and plots.
     Compare(compare_cmd::CompareArgs),
+    /// Run each attack of a scenario with every defence on and with its own defence off;
+    /// writes report.json, summary.md, report.html and a plot.
+    AttackMatrix(matrix_cmd::MatrixArgs),
     /// Work with real update files: keys, author credentials, SUIT envelopes, approvals.
     #[command(subcommand)]
     Update(update::UpdateCommand),
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(args),
         Command::Compare(args) => compare_cmd::run(args),
+        Command::AttackMatrix(args) => matrix_cmd::run(args),
         Command::Update(cmd) => update::run(cmd),
         Command::Validate { file } => scenario_cmd::validate(&file),
         Command::Schema => scenario_cmd::schema(),

@@ -1,4 +1,5 @@
-//! `summary.md` of a comparison: the headline table, then every metric per policy.
+//! `summary.md` of a comparison: the headline table, the security section when the scenario
+//! has attackers, then every metric per policy.
 
 use std::fmt::Write as _;
 
@@ -12,7 +13,8 @@ fn cell(s: &str) -> String {
 
 /// Render the comparison as Markdown: a headline table (policy, T90, T100, downtime,
 /// exposure, bytes, each `mean ± half-width of the 95 % CI`, with `k/n reached` where some
-/// runs never got there), then each policy's metrics in full.
+/// runs never got there), then a `## Security` section when any run has one (see
+/// [`security_section`]), then each policy's metrics in full.
 pub fn render_comparison_summary(r: &ComparisonReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# icsim compare: {}\n", r.scenario.name);
@@ -40,6 +42,7 @@ pub fn render_comparison_summary(r: &ComparisonReport) -> String {
     if r.policies.is_empty() {
         let _ = writeln!(s, "\nNo policy was run.");
     }
+    security_section(&mut s, r);
     for p in &r.policies {
         let _ = writeln!(
             s,
@@ -81,4 +84,47 @@ pub fn render_comparison_summary(r: &ComparisonReport) -> String {
         }
     }
     s
+}
+
+/// The `## Security` section, when the comparison has security data: one sentence on the
+/// outcome, the defences off per policy (if any), and a table of every attack against every
+/// policy (attempts, blocked by check, succeeded, runs with a success), summed over the runs.
+fn security_section(s: &mut String, r: &ComparisonReport) {
+    let Some(sec) = &r.security else {
+        return;
+    };
+    let _ = writeln!(s, "\n## Security\n\n{}\n", cell(&sec.verdict()));
+    if sec.policies.iter().any(|p| !p.defences_off.is_empty()) {
+        for p in &sec.policies {
+            let off = if p.defences_off.is_empty() {
+                "none".to_string()
+            } else {
+                p.defences_off.join(", ")
+            };
+            let _ = writeln!(s, "- defences off for {}: {}", p.policy, off);
+        }
+        s.push('\n');
+    }
+    let rows = sec.rows();
+    if rows.is_empty() {
+        let _ = writeln!(s, "No attack was made.");
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "Totals over the runs of each policy.\n\n| attack | policy | attempts | blocked (by check: n, ...) | succeeded | runs with a success |\n|---|---|---:|---|---:|---:|"
+    );
+    for (policy, a) in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {}/{} |",
+            cell(&a.attack),
+            cell(policy),
+            a.attempts,
+            cell(&a.blocked_text()),
+            a.succeeded,
+            a.runs_with_success,
+            a.runs
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! `report.html`: one self-contained page (inline CSS, the plots as inline SVG, no script
 //! and no external reference of any kind), readable offline.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::compare::{ComparisonReport, PolicyRuns, compare};
@@ -8,7 +9,7 @@ use crate::format::{HEADLINE, headline_cells, metric_label, num, preamble};
 use crate::model::RunReport;
 use crate::plots::{Plot, plots, policy_color};
 
-const CSS: &str = "
+pub(crate) const CSS: &str = "
 body { font-family: 'DejaVu Sans', 'Helvetica Neue', Arial, sans-serif; margin: 2em auto;
   max-width: 1060px; padding: 0 1em; color: #222; line-height: 1.4; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
@@ -29,7 +30,7 @@ summary { cursor: pointer; font-weight: bold; }
 ";
 
 /// Escape text for HTML content and attribute values.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -77,8 +78,9 @@ fn caption(name: &str) -> &'static str {
     }
 }
 
-/// Render the comparison as one self-contained HTML page: the headline table, the plots
-/// (inline SVG, see [`inline_svg`]) and every metric per policy.
+/// Render the comparison as one self-contained HTML page: the headline table, the security
+/// section when any run has one, the plots (inline SVG, see [`inline_svg`]) and every
+/// metric per policy.
 pub fn render_html(report: &ComparisonReport, plots: &[Plot]) -> String {
     page(
         &format!("icsim compare: {}", report.scenario.name),
@@ -121,6 +123,7 @@ fn page(heading: &str, r: &ComparisonReport, plots: &[Plot], note: &str) -> Stri
         let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(note));
     }
     headline(&mut s, r);
+    security(&mut s, r);
     if !plots.is_empty() {
         let _ = writeln!(s, "<h2>Plots</h2>");
     }
@@ -175,6 +178,69 @@ fn headline(s: &mut String, r: &ComparisonReport) {
     let _ = writeln!(
         s,
         "</table>\n<p class=\"note\">Each cell: mean ± half-width of the 95 % confidence interval over the runs (Student's t). Times are hours after the release; \"k/n reached\" counts the runs that got there, and the mean is over those.</p>"
+    );
+}
+
+/// The security section, when the comparison has security data: the outcome in one
+/// sentence, the defences off per policy (if any) and every attack's totals per policy.
+fn security(s: &mut String, r: &ComparisonReport) {
+    let Some(sec) = &r.security else {
+        return;
+    };
+    let _ = writeln!(
+        s,
+        "<h2 id=\"security\">Security</h2>\n<p>{}</p>",
+        esc(&sec.verdict())
+    );
+    if sec.policies.iter().any(|p| !p.defences_off.is_empty()) {
+        let _ = writeln!(s, "<ul>");
+        for p in &sec.policies {
+            let off = if p.defences_off.is_empty() {
+                "none".to_string()
+            } else {
+                p.defences_off.join(", ")
+            };
+            let _ = writeln!(
+                s,
+                "<li>defences off for {}: {}</li>",
+                esc(&p.policy),
+                esc(&off)
+            );
+        }
+        let _ = writeln!(s, "</ul>");
+    }
+    let rows = sec.rows();
+    if rows.is_empty() {
+        let _ = writeln!(s, "<p>No attack was made.</p>");
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "<table>\n<tr><th>attack</th><th>policy</th><th>attempts</th><th>blocked (by check: n, ...)</th><th>succeeded</th><th>runs with a success</th></tr>"
+    );
+    let index: BTreeMap<&str, usize> = r
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.policy.as_str(), i))
+        .collect();
+    for (policy, a) in rows {
+        let sw = index.get(policy).map(|&i| swatch(i)).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "<tr><td><code>{}</code></td><td>{sw}{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}/{}</td></tr>",
+            esc(&a.attack),
+            esc(policy),
+            a.attempts,
+            esc(&a.blocked_text()),
+            a.succeeded,
+            a.runs_with_success,
+            a.runs
+        );
+    }
+    let _ = writeln!(
+        s,
+        "</table>\n<p class=\"note\">Totals over the runs of each policy; \"runs with a success\" counts the runs in which the attack succeeded at least once, of the runs it was made in.</p>"
     );
 }
 

@@ -11,6 +11,7 @@ mod format;
 mod html;
 pub mod model;
 pub mod plots;
+pub mod security;
 pub mod stats;
 mod summary;
 

@@ -99,7 +99,7 @@ const KINDS: [(Kind, &str, &str); 5] = [
     ),
 ];
 
-fn register_font() -> Result<(), ReportError> {
+pub(crate) fn register_font() -> Result<(), ReportError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED
         .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
@@ -134,7 +134,7 @@ fn render(kind: Kind, name: &str, title: &str, r: &ComparisonReport) -> Result<P
         draw(kind, title, r, &root).map_err(plot_err)?;
         root.present().map_err(|e| plot_err(e.to_string()))?;
     }
-    let png = encode_png(&rgb).map_err(|message| ReportError::Png {
+    let png = encode_png(&rgb, WIDTH, HEIGHT).map_err(|message| ReportError::Png {
         plot: name.to_string(),
         message,
     })?;
@@ -146,9 +146,10 @@ fn render(kind: Kind, name: &str, title: &str, r: &ComparisonReport) -> Result<P
     })
 }
 
-fn encode_png(rgb: &[u8]) -> Result<Vec<u8>, String> {
+/// Encode an RGB buffer of `width` x `height` pixels as PNG.
+pub(crate) fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    let mut enc = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+    let mut enc = png::Encoder::new(&mut out, width, height);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
     let mut w = enc.write_header().map_err(|e| e.to_string())?;
@@ -161,7 +162,7 @@ fn de<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
-fn font(size: u32) -> TextStyle<'static> {
+pub(crate) fn font(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&BLACK)
 }
 

@@ -111,6 +111,10 @@ pub fn render_summary(r: &RunReport) -> String {
             let _ = writeln!(s, "| {reason} | {n} |");
         }
     }
+    if let Some(sec) = &r.security {
+        s.push('\n');
+        s.push_str(&crate::security::security_section(sec));
+    }
     let _ = writeln!(
         s,
         "\n{} events simulated over {:.2} h.",

@@ -12,4 +12,12 @@ mod rng;
 pub mod run;
 pub mod scenario;
 
+/// The attack catalogue of `../shared/ATTACKS.md` as the simulator models it, in catalogue
+/// order: the attack id, the defence switches (scenario `defences` keys) expected to stop
+/// it, and what success means.
+pub fn attack_catalogue()
+-> impl Iterator<Item = (&'static str, &'static [&'static str], &'static str)> {
+    engine::attacks::CATALOGUE.iter().copied()
+}
+
 pub use run::{Progress, RunError, replication_seed, run, run_policy, scenario_sha256};

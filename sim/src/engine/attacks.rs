@@ -106,7 +106,7 @@ pub(crate) const CATALOGUE: [(&str, &[&str], &str); 20] = [
     (
         "ATK-SLOW",
         &["device_timeout"],
-        "a device held in its update past the horizon",
+        "a device held in a trickled transfer for longer than the per-device timeout",
     ),
     (
         "ATK-DROP",
@@ -207,7 +207,11 @@ pub(crate) struct Attacks {
     pub(crate) replay_settled: BTreeSet<u32>,
     /// DROP and SLOW: the devices whose transfers they touched.
     pub(crate) dropped_for: BTreeSet<u32>,
-    pub(crate) slowed: BTreeSet<u32>,
+    /// SLOW: per device, when its first and its last block were held back.
+    pub(crate) slowed: BTreeMap<u32, (Instant, Instant)>,
+    /// SLOW: the per-device timeout of the scenario (whether or not the switch is on): a
+    /// device held back for longer than this is one the attacker kept past it.
+    pub(crate) slow_bound: Duration,
     /// FLOOD: flood requests refused by the rate limit.
     pub(crate) flood_limited: u64,
 }

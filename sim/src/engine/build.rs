@@ -134,6 +134,7 @@ pub(crate) fn build(
     if !retries_on {
         policy.retries = 0;
     }
+    let configured_timeout = policy.device_timeout;
     if !timeout_on {
         policy.device_timeout = Duration::from_secs(1 << 40);
     }
@@ -536,7 +537,10 @@ pub(crate) fn build(
         finished_at: None,
         windows: install_windows,
         policy_wake: None,
-        attacks: Default::default(),
+        attacks: super::attacks::Attacks {
+            slow_bound: configured_timeout,
+            ..Default::default()
+        },
         rogues: Vec::new(),
         prober: None,
         flooder: None,

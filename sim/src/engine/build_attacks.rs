@@ -573,6 +573,7 @@ impl Engine {
                         UmConfig {
                             auth_server: addr_of(NodeId::RogueAs(r)),
                             max_attempts: 1,
+                            confirm_after_rollback: false,
                             ..UmConfig::default()
                         },
                         stream(ctx.seed, &format!("rogue:{i}"), "um"),

@@ -85,7 +85,7 @@ impl Engine {
                         again[2] ^= 0x5a;
                         self.attacks.replay_bytes.insert(d, again);
                         self.attacks.tally("ATK-OSCORE-REPLAY").attempts += 1;
-                        action = PathAction::ReplayLater(Duration::from_secs(30));
+                        action = PathAction::ReplayLater(Duration::from_secs(2));
                     }
                 }
                 "ATK-DROP" => {
@@ -103,7 +103,11 @@ impl Engine {
                         && matches!(node_of(from), Some(NodeId::Cache(_)))
                         && bytes.len() > 200
                     {
-                        self.attacks.slowed.insert(d);
+                        self.attacks
+                            .slowed
+                            .entry(d)
+                            .and_modify(|span| span.1 = now)
+                            .or_insert((now, now));
                         return PathAction::Delay(Duration::from_secs(55));
                     }
                 }
@@ -212,19 +216,20 @@ impl Engine {
                 t.succeeded += 1
             }
         }
-        for d in std::mem::take(&mut self.attacks.slowed) {
+        let bound = self.attacks.slow_bound;
+        for (d, (first, last)) in std::mem::take(&mut self.attacks.slowed) {
             // Cut off by the per-device timeout (then retried from the repository), or held
-            // in the trickle for as long as the attacker liked.
+            // in the trickle longer than the timeout allows.
             let timed_out = self.attacks.timed_out.contains(&d);
+            let held_past_timeout = last - first > bound;
             let t = self.attacks.tally("ATK-SLOW");
             t.attempts += 1;
-            if timed_out {
+            if timed_out || !held_past_timeout {
                 t.block("device_timeout")
             } else {
                 t.succeeded += 1
             }
         }
-        let _ = patched;
         if let Some((p, _)) = &self.prober {
             let (served, attempts) = (p.served, p.attempts());
             let t = self.attacks.tally("ATK-OFFPATH");

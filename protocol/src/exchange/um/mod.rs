@@ -42,6 +42,11 @@ pub struct UmConfig {
     /// How often a session may start again from the envelope (device lost its state) or
     /// re-key (device rebooted) before it fails.
     pub max_restarts: u32,
+    /// When a device refuses the envelope as a rollback, ask its status whether this very
+    /// update is installed already (an earlier session went on after its answer was lost)
+    /// and count that as committed. A client that must not take credit for another's
+    /// install (the simulator's rogue clients) turns it off.
+    pub confirm_after_rollback: bool,
     /// The defences the UM takes part in (all on; off only in ablation studies): with
     /// `payload_encryption` off it sends the key delivery without OSCORE.
     pub defences: Defences,
@@ -64,6 +69,7 @@ impl Default for UmConfig {
             max_attempts: 4,
             status_patience: Duration::from_secs(2 * 3600),
             max_restarts: 6,
+            confirm_after_rollback: true,
             defences: Defences::default(),
         }
     }

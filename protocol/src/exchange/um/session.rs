@@ -271,8 +271,11 @@ impl<R: CryptoRng> UpdateManager<R> {
         }
         s.last_heard = Some(now);
         match (&s.step, binding) {
-            (Step::Token, _) => self.on_token(now, device, response),
-            (Step::Authz(_), _) => self.on_authz(now, device, response),
+            // Token and authz-info go in the clear; a protected answer arriving now belongs
+            // to a request of the context being replaced (re-key): nothing to act on.
+            (Step::Token, None) => self.on_token(now, device, response),
+            (Step::Authz(_), None) => self.on_authz(now, device, response),
+            (Step::Token | Step::Authz(_), Some(_)) => {}
             (_, Some(binding)) => self.on_protected(now, device, &binding, response),
             // The key delivery sent in the clear (the `payload_encryption` ablation).
             (Step::Key, None) => self.on_answer(now, device, response),
@@ -501,6 +504,7 @@ impl<R: CryptoRng> UpdateManager<R> {
                 let is_envelope = step_name == "envelope";
                 if is_envelope
                     && reason == "rollback"
+                    && self.config.confirm_after_rollback
                     && self
                         .sessions
                         .get(&device)
