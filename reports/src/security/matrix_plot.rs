@@ -23,12 +23,13 @@ fn draw<DB: DrawingBackend>(m: &AttackMatrix, root: &DrawingArea<DB, Shift>) -> 
     let de = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(de)?;
     let n = m.rows.len().max(1);
+    // Category k (0 at the bottom) is centred on y = k; the first row is at the top.
     let mut chart = ChartBuilder::on(root)
         .caption(TITLE, font(24))
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(190)
-        .build_cartesian_2d(0f64..100f64, 0f64..n as f64)
+        .build_cartesian_2d(0f64..100f64, -0.5f64..(n as f64 - 0.5))
         .map_err(de)?;
     let labels: Vec<String> = m.rows.iter().map(|r| r.attack.clone()).collect();
     chart
@@ -36,14 +37,17 @@ fn draw<DB: DrawingBackend>(m: &AttackMatrix, root: &DrawingArea<DB, Shift>) -> 
         .x_desc("attempts that succeeded (%)")
         .axis_desc_style(font(18))
         .label_style(font(14))
-        .y_labels(n)
+        .y_labels(n + 1)
         .y_label_formatter(&|y: &f64| {
-            let i = (n as f64 - y - 0.5).round();
-            if (n as f64 - y - 0.5 - i).abs() < 0.01 && i >= 0.0 {
-                labels.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
+            let k = y.round();
+            if (y - k).abs() > 0.01 || k < 0.0 {
+                return String::new();
             }
+            let row = n as i64 - 1 - k as i64;
+            usize::try_from(row)
+                .ok()
+                .and_then(|i| labels.get(i).cloned())
+                .unwrap_or_default()
         })
         .disable_y_mesh()
         .draw()
@@ -51,16 +55,35 @@ fn draw<DB: DrawingBackend>(m: &AttackMatrix, root: &DrawingArea<DB, Shift>) -> 
     let (on, off) = (policy_color(0), policy_color(1));
     let (on, off) = (RGBColor(on.0, on.1, on.2), RGBColor(off.0, off.1, off.2));
     for (i, r) in m.rows.iter().enumerate() {
-        let top = n as f64 - i as f64;
+        let y = (n - 1 - i) as f64;
         let defended = share(r.defended.succeeded, r.defended.attempts);
         let ablated = share(r.ablated.succeeded, r.ablated.attempts);
+        // A success, however rare, stays visible.
+        let visible = |v: f64, count: u64| if count > 0 { v.max(0.8) } else { v };
         chart
             .draw_series([
                 Rectangle::new(
-                    [(0.0, top - 0.15), (defended.max(0.4), top - 0.45)],
+                    [
+                        (0.0, y + 0.05),
+                        (visible(defended, r.defended.succeeded).max(0.3), y + 0.35),
+                    ],
                     on.filled(),
                 ),
-                Rectangle::new([(0.0, top - 0.55), (ablated, top - 0.85)], off.filled()),
+                Rectangle::new(
+                    [
+                        (0.0, y - 0.35),
+                        (visible(ablated, r.ablated.succeeded), y - 0.05),
+                    ],
+                    off.filled(),
+                ),
+            ])
+            .map_err(de)?;
+        let text = |c: &super::MatrixCell| format!("{}/{}", c.succeeded, c.attempts);
+        let ablated_x = if ablated < 80.0 { ablated + 1.0 } else { 81.0 };
+        chart
+            .draw_series([
+                Text::new(text(&r.defended), (1.5, y + 0.38), font(12)),
+                Text::new(text(&r.ablated), (ablated_x, y - 0.02), font(12)),
             ])
             .map_err(de)?;
     }
