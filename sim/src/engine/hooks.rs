@@ -247,6 +247,15 @@ impl Engine {
             if limited > 0 {
                 t.blocked.insert("rate_limit".into(), limited);
             }
+            // The rest went through the limit and was absorbed by the bounded queue (served
+            // or dropped) without costing a legitimate request: blocked too. Successes are
+            // counted in harmed legitimate requests, so the sum is approximate when any.
+            let absorbed = sent
+                .saturating_sub(limited)
+                .saturating_sub(refused + delayed);
+            if absorbed > 0 {
+                t.blocked.insert("bounded_queue".into(), absorbed);
+            }
             t.notes.push(format!(
                 "{refused} legitimate AS requests refused, {delayed} delayed over 10 s"
             ));
