@@ -7,8 +7,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use icsim_reports::{PolicyRuns, RunReport};
-use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 
 use crate::files::Output;
 
@@ -129,36 +127,16 @@ pub(crate) fn run(args: CompareArgs) -> Result<ExitCode> {
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("out/{}-compare", scenario.name)));
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::new(plan.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} runs  {elapsed_precise}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(scenario.name.clone());
-        bar
-    };
     let started = std::time::Instant::now();
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(j) = args.jobs {
-        pool = pool.num_threads(j as usize);
-    }
-    let pool = pool.build().context("starting worker threads")?;
     // Each run has its own runtime and random streams: the results do not depend on the
     // number of threads or the order in which runs finish.
-    let results: Vec<Result<RunReport, icsim_sim::RunError>> = pool.install(|| {
-        plan.par_iter()
-            .map(|(policy, seed)| {
-                let r = icsim_sim::run_policy(&scenario, Some(*seed), Some(policy), &mut |_| {});
-                bar.inc(1);
-                r
-            })
-            .collect()
-    });
-    bar.finish_and_clear();
+    let results = crate::batch::run_all(
+        &plan,
+        args.jobs,
+        args.quiet,
+        &scenario.name,
+        |(policy, seed)| icsim_sim::run_policy(&scenario, Some(*seed), Some(policy), &mut |_| {}),
+    )?;
     let reports = results
         .into_iter()
         .collect::<Result<Vec<_>, _>>()

@@ -2,6 +2,7 @@
 //! controllers. See README.md.
 #![forbid(unsafe_code)]
 
+mod batch;
 mod compare_cmd;
 mod diag;
 mod files;

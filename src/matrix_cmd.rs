@@ -16,8 +16,6 @@ use icsim_reports::security::{
 };
 use icsim_sim::scenario::Scenario;
 use icsim_sim::scenario::model::{Attacker, Policy};
-use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 
 use crate::files::Output;
 
@@ -228,40 +226,10 @@ pub(crate) fn run(args: MatrixArgs) -> Result<ExitCode> {
         .out
         .unwrap_or_else(|| PathBuf::from(format!("out/{}-attack-matrix", scenario.name)));
     let (jobs, blast) = plan(&scenario, args.policy.as_deref())?;
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::new(jobs.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} runs  {elapsed_precise}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(scenario.name.clone());
-        bar
-    };
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(j) = args.jobs {
-        pool = pool.num_threads(j as usize);
-    }
-    let pool = pool.build().context("starting worker threads")?;
-    // Independent runs, each with its own runtime and random streams: the matrix does not
-    // depend on the number of threads.
-    let results: Vec<Result<RunReport, icsim_sim::RunError>> = pool.install(|| {
-        jobs.par_iter()
-            .map(|j| {
-                let r = icsim_sim::run_policy(
-                    &j.scenario,
-                    Some(seed),
-                    j.policy.as_deref(),
-                    &mut |_| {},
-                );
-                bar.inc(1);
-                r
-            })
-            .collect()
-    });
-    bar.finish_and_clear();
+    // Independent runs, each with its own runtime and random streams.
+    let results = crate::batch::run_all(&jobs, args.jobs, args.quiet, &scenario.name, |j| {
+        icsim_sim::run_policy(&j.scenario, Some(seed), j.policy.as_deref(), &mut |_| {})
+    })?;
     let reports = results
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
