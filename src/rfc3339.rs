@@ -1,56 +1,17 @@
-//! RFC 3339 timestamps (UTC `Z` or numeric offsets) to and from Unix seconds, without a
-//! date-time dependency. Civil-date arithmetic after H. Hinnant's `days_from_civil`.
+//! RFC 3339 timestamps to and from Unix seconds, without a date-time dependency: parsing
+//! is the scenario files' (`icsim_sim::scenario::parse_epoch`), formatting uses H.
+//! Hinnant's `civil_from_days`.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, anyhow};
 
-/// Parse `2026-11-26T08:00:00Z` (fractional seconds and `+hh:mm` offsets accepted).
+/// Parse `2026-11-26T08:00:00Z` (fractional seconds, dropped, and `+hh:mm` offsets
+/// accepted) with the scenario files' parser.
 pub(crate) fn parse(text: &str) -> Result<u64> {
-    let bad = || format!("not an RFC 3339 time (e.g. 2026-11-26T08:00:00Z): {text:?}");
-    let t = text.trim();
-    if t.len() < 20 || !t.is_ascii() {
-        bail!(bad());
-    }
-    let (date, rest) = t.split_at(10);
-    let sep = rest.as_bytes()[0];
-    if !matches!(sep, b'T' | b't' | b' ') {
-        bail!(bad());
-    }
-    let rest = &rest[1..];
-    let num = |s: &str| s.parse::<i64>().with_context(bad);
-    let d: Vec<&str> = date.split('-').collect();
-    let [y, mo, da] = d.as_slice() else {
-        bail!(bad())
-    };
-    let (year, month, day) = (num(y)?, num(mo)?, num(da)?);
-    if rest.len() < 9 {
-        bail!(bad());
-    }
-    let (clock, zone) = rest.split_at(8);
-    let c: Vec<&str> = clock.split(':').collect();
-    let [h, mi, s] = c.as_slice() else {
-        bail!(bad())
-    };
-    let (hour, minute, second) = (num(h)?, num(mi)?, num(s)?);
-    let zone = zone.trim_start_matches(|ch: char| ch == '.' || ch.is_ascii_digit());
-    let offset = match zone {
-        "Z" | "z" => 0,
-        z if z.len() == 6 && (z.starts_with('+') || z.starts_with('-')) && &z[3..4] == ":" => {
-            let sign = if z.starts_with('-') { -1 } else { 1 };
-            sign * (num(&z[1..3])? * 3600 + num(&z[4..6])? * 60)
-        }
-        _ => bail!(bad()),
-    };
-    if !(1..=12).contains(&month)
-        || !(1..=days_in_month(year, month)).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        bail!(bad());
-    }
-    let secs =
-        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
-    u64::try_from(secs).with_context(|| format!("time before 1970: {text:?}"))
+    icsim_sim::scenario::parse_epoch(text.trim())
+        .map(|t| t.unix_secs())
+        .ok_or_else(|| {
+            anyhow!("not an RFC 3339 time from 1970 on (e.g. 2026-11-26T08:00:00Z): {text:?}")
+        })
 }
 
 /// Format Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -64,29 +25,6 @@ pub(crate) fn format(secs: u64) -> String {
         (rem / 60) % 60,
         rem % 60
     )
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
