@@ -1,7 +1,9 @@
 //! # icsim-reports
 //!
 //! The report model of icsim ([`model`]) and its renderings (DESIGN.md section 4):
-//! `report.json` and `summary.md` (plots and HTML follow with the policy comparison).
+//! `report.json` and `summary.md` of a run, the policy comparison with its plots and
+//! `report.html` ([`compare`], [`plots`]), and the security reports ([`security`]: the
+//! security section of a run and the attack matrix).
 #![forbid(unsafe_code)]
 
 pub mod compare;
