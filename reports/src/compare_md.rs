@@ -13,8 +13,8 @@ fn cell(s: &str) -> String {
 
 /// Render the comparison as Markdown: a headline table (policy, T90, T100, downtime,
 /// exposure, bytes, each `mean ± half-width of the 95 % CI`, with `k/n reached` where some
-/// runs never got there), then a `## Security` section when any run has one (see
-/// [`security_section`]), then each policy's metrics in full.
+/// runs never got there), then a `## Security` section when any run has one (attack ×
+/// policy totals), then each policy's metrics in full.
 pub fn render_comparison_summary(r: &ComparisonReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# icsim compare: {}\n", r.scenario.name);
