@@ -2,7 +2,7 @@
 //!
 //! The report model of icsim ([`model`]) and its renderings (DESIGN.md section 4):
 //! `report.json` and `summary.md` of a run, the policy comparison with its plots and
-//! `report.html` ([`compare`], [`plots`]), and the security reports ([`security`]: the
+//! `report.html` ([`mod@compare`], [`mod@plots`]), and the security reports ([`security`]: the
 //! security section of a run and the attack matrix).
 #![forbid(unsafe_code)]
 
