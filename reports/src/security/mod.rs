@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{AttackOutcome, SecurityReport};
 
+pub mod comparison;
 mod matrix_html;
 mod matrix_plot;
 
