@@ -11,6 +11,7 @@ mod progress;
 mod rfc3339;
 mod run_cmd;
 mod scenario_cmd;
+mod sweep_cmd;
 mod update;
 
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ enum Command {
     /// Run each attack of a scenario with every defence on and with its own defence off;
     /// writes report.json, summary.md, report.html and a plot.
     AttackMatrix(matrix_cmd::MatrixArgs),
+    /// A comparison spread over separate processes or cluster jobs: plan, run units, merge.
+    #[command(subcommand)]
+    Sweep(sweep_cmd::SweepCommand),
     /// Work with real update files: keys, author credentials, SUIT envelopes, approvals.
     #[command(subcommand)]
     Update(update::UpdateCommand),
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(args),
         Command::Compare(args) => compare_cmd::run(args),
         Command::AttackMatrix(args) => matrix_cmd::run(args),
+        Command::Sweep(cmd) => sweep_cmd::run(cmd),
         Command::Update(cmd) => update::run(cmd),
         Command::Validate { file } => scenario_cmd::validate(&file),
         Command::Schema => scenario_cmd::schema(),
