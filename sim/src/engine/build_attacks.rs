@@ -280,127 +280,83 @@ impl Engine {
                     let tag = format!("{i}");
                     let kind = genuine.update_type;
                     let other_class = Uuid(class_id.0.map(|b| b ^ 0xa5));
-                    let (crafted, classes, window) = match id {
-                        "ATK-ROLLBACK" => (
-                            craft(
-                                &mut rng,
-                                vendor_key,
-                                vendor_cred,
-                                ctx.operator_kek,
-                                &img,
-                                spec(
-                                    installed_seq,
-                                    class_id,
-                                    kind,
-                                    component.clone(),
-                                    vec![],
-                                    &tag,
-                                ),
-                            )?,
-                            Some(vec![class_id]),
-                            (epoch_s.saturating_sub(30 * 86_400), end_s + 86_400),
-                        ),
-                        "ATK-EXPIRED-APPROVAL" => (
-                            craft(
-                                &mut rng,
-                                vendor_key,
-                                vendor_cred,
-                                ctx.operator_kek,
-                                &img,
-                                spec(
-                                    m.sequence_number,
-                                    class_id,
-                                    kind,
-                                    component.clone(),
-                                    vec![],
-                                    &tag,
-                                ),
-                            )?,
-                            Some(vec![class_id]),
-                            (
-                                epoch_s.saturating_sub(30 * 86_400),
-                                epoch_s.saturating_sub(3600),
-                            ),
-                        ),
-                        "ATK-INCOMPAT" => (
-                            craft(
-                                &mut rng,
-                                vendor_key,
-                                vendor_cred,
-                                ctx.operator_kek,
-                                &img,
-                                spec(
-                                    m.sequence_number,
-                                    other_class,
-                                    kind,
-                                    component.clone(),
-                                    vec![],
-                                    &tag,
-                                ),
-                            )?,
-                            Some(vec![other_class, class_id]),
-                            (epoch_s.saturating_sub(3600), end_s + 86_400),
-                        ),
-                        "ATK-UNAPPROVED" => (
-                            craft(
-                                &mut rng,
-                                vendor_key,
-                                vendor_cred,
-                                ctx.operator_kek,
-                                &img,
-                                spec(
-                                    m.sequence_number,
-                                    class_id,
-                                    kind,
-                                    component.clone(),
-                                    vec![],
-                                    &tag,
-                                ),
-                            )?,
-                            None,
-                            (0, 0),
-                        ),
-                        _ => {
-                            // An application that needs a library version nobody installed.
-                            let integrator =
-                                PrivateKey::generate(&mut rng, Some(KeyAlgorithm::Es256));
-                            let cred = CredentialClaims {
-                                issuer: "operator".into(),
-                                subject: "integrator".into(),
-                                issued_at: epoch_s.saturating_sub(86_400),
-                                expires_at: end_s + 86_400,
-                                author_key: integrator.public_key().clone(),
-                                scope: AuthorScope {
-                                    types: UpdateType::ALL.to_vec(),
-                                    components: None,
-                                    classes: None,
-                                },
-                            }
-                            .issue(ctx.operator);
-                            let dep = Dependency {
-                                component: ComponentId::named("lib-missing"),
-                                min_sequence: 5,
-                            };
-                            (
-                                craft(
-                                    &mut rng,
-                                    &integrator,
-                                    &cred,
-                                    ctx.operator_kek,
-                                    &img,
-                                    spec(
-                                        1,
-                                        class_id,
-                                        UpdateType::Application,
-                                        ComponentId::named(&format!("app-{i}")),
-                                        vec![dep],
-                                        &tag,
-                                    ),
-                                )?,
-                                Some(vec![class_id]),
-                                (epoch_s.saturating_sub(3600), end_s + 86_400),
-                            )
+                    let (crafted, classes, window) = if id == "ATK-MIX" {
+                        // An application that needs a library version nobody installed.
+                        let integrator = PrivateKey::generate(&mut rng, Some(KeyAlgorithm::Es256));
+                        let cred = CredentialClaims {
+                            issuer: "operator".into(),
+                            subject: "integrator".into(),
+                            issued_at: epoch_s.saturating_sub(86_400),
+                            expires_at: end_s + 86_400,
+                            author_key: integrator.public_key().clone(),
+                            scope: AuthorScope {
+                                types: UpdateType::ALL.to_vec(),
+                                components: None,
+                                classes: None,
+                            },
                         }
+                        .issue(ctx.operator);
+                        let dep = Dependency {
+                            component: ComponentId::named("lib-missing"),
+                            min_sequence: 5,
+                        };
+                        (
+                            craft(
+                                &mut rng,
+                                &integrator,
+                                &cred,
+                                ctx.operator_kek,
+                                &img,
+                                spec(
+                                    1,
+                                    class_id,
+                                    UpdateType::Application,
+                                    ComponentId::named(&format!("app-{i}")),
+                                    vec![dep],
+                                    &tag,
+                                ),
+                            )?,
+                            Some(vec![class_id]),
+                            (epoch_s.saturating_sub(3600), end_s + 86_400),
+                        )
+                    } else {
+                        // Signed with the vendor's own key: what is wrong is the version, the
+                        // device class or the operator's approval.
+                        let recent = (epoch_s.saturating_sub(3600), end_s + 86_400);
+                        let (sequence, target, classes, window) = match id {
+                            "ATK-ROLLBACK" => (
+                                installed_seq,
+                                class_id,
+                                Some(vec![class_id]),
+                                (epoch_s.saturating_sub(30 * 86_400), end_s + 86_400),
+                            ),
+                            "ATK-EXPIRED-APPROVAL" => (
+                                m.sequence_number,
+                                class_id,
+                                Some(vec![class_id]),
+                                (
+                                    epoch_s.saturating_sub(30 * 86_400),
+                                    epoch_s.saturating_sub(3600),
+                                ),
+                            ),
+                            "ATK-INCOMPAT" => (
+                                m.sequence_number,
+                                other_class,
+                                Some(vec![other_class, class_id]),
+                                recent,
+                            ),
+                            // ATK-UNAPPROVED: no approval at all.
+                            _ => (m.sequence_number, class_id, None, (0, 0)),
+                        };
+                        let crafted = craft(
+                            &mut rng,
+                            vendor_key,
+                            vendor_cred,
+                            ctx.operator_kek,
+                            &img,
+                            spec(sequence, target, kind, component.clone(), vec![], &tag),
+                        )?;
+                        (crafted, classes, window)
                     };
                     let mut crafted = crafted;
                     if let Some(classes) = classes {
