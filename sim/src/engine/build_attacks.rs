@@ -64,6 +64,31 @@ struct Crafted {
     spec: UpdateSpec,
 }
 
+/// An author credential for `author`'s key, valid from a day before `from_s` to a day
+/// after `until_s`, signed by `issuer` (the operator's key, or the author's own for a
+/// forgery).
+fn credential(
+    issuer: &PrivateKey,
+    subject: &str,
+    author: &PrivateKey,
+    types: Vec<UpdateType>,
+    (from_s, until_s): (u64, u64),
+) -> Vec<u8> {
+    CredentialClaims {
+        issuer: "operator".into(),
+        subject: subject.into(),
+        issued_at: from_s.saturating_sub(86_400),
+        expires_at: until_s + 86_400,
+        author_key: author.public_key().clone(),
+        scope: AuthorScope {
+            types,
+            components: None,
+            classes: None,
+        },
+    }
+    .issue(issuer)
+}
+
 fn craft(
     rng: &mut ChaCha20Rng,
     author: &PrivateKey,
@@ -283,19 +308,13 @@ impl Engine {
                     let (crafted, classes, window) = if id == "ATK-MIX" {
                         // An application that needs a library version nobody installed.
                         let integrator = PrivateKey::generate(&mut rng, Some(KeyAlgorithm::Es256));
-                        let cred = CredentialClaims {
-                            issuer: "operator".into(),
-                            subject: "integrator".into(),
-                            issued_at: epoch_s.saturating_sub(86_400),
-                            expires_at: end_s + 86_400,
-                            author_key: integrator.public_key().clone(),
-                            scope: AuthorScope {
-                                types: UpdateType::ALL.to_vec(),
-                                components: None,
-                                classes: None,
-                            },
-                        }
-                        .issue(ctx.operator);
+                        let cred = credential(
+                            ctx.operator,
+                            "integrator",
+                            &integrator,
+                            UpdateType::ALL.to_vec(),
+                            (epoch_s, end_s),
+                        );
                         let dep = Dependency {
                             component: ComponentId::named("lib-missing"),
                             min_sequence: 5,
@@ -382,19 +401,13 @@ impl Engine {
                         "ATK-FORGE" => {
                             // A key the operator never saw, with a credential it issued to itself.
                             let key = PrivateKey::generate(&mut rng, Some(KeyAlgorithm::Es256));
-                            let cred = CredentialClaims {
-                                issuer: "operator".into(),
-                                subject: author_name.clone(),
-                                issued_at: epoch_s.saturating_sub(86_400),
-                                expires_at: end_s + 86_400,
-                                author_key: key.public_key().clone(),
-                                scope: AuthorScope {
-                                    types: UpdateType::ALL.to_vec(),
-                                    components: None,
-                                    classes: None,
-                                },
-                            }
-                            .issue(&key);
+                            let cred = credential(
+                                &key,
+                                &author_name,
+                                &key,
+                                UpdateType::ALL.to_vec(),
+                                (epoch_s, end_s),
+                            );
                             craft(
                                 &mut rng,
                                 &key,
@@ -414,19 +427,13 @@ impl Engine {
                         "ATK-SCOPE" => {
                             // A library provider signing firmware.
                             let key = PrivateKey::generate(&mut rng, Some(KeyAlgorithm::Es256));
-                            let cred = CredentialClaims {
-                                issuer: "operator".into(),
-                                subject: "library-provider".into(),
-                                issued_at: epoch_s.saturating_sub(86_400),
-                                expires_at: end_s + 86_400,
-                                author_key: key.public_key().clone(),
-                                scope: AuthorScope {
-                                    types: vec![UpdateType::Library],
-                                    components: None,
-                                    classes: None,
-                                },
-                            }
-                            .issue(ctx.operator);
+                            let cred = credential(
+                                ctx.operator,
+                                "library-provider",
+                                &key,
+                                vec![UpdateType::Library],
+                                (epoch_s, end_s),
+                            );
                             craft(
                                 &mut rng,
                                 &key,
