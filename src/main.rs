@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod batch;
+mod bench_cmd;
 mod compare_cmd;
 mod diag;
 mod files;
@@ -44,6 +45,9 @@ enum Command {
     /// Work with real update files: keys, author credentials, SUIT envelopes, approvals.
     #[command(subcommand)]
     Update(update::UpdateCommand),
+    /// Engine benchmarks on reference models, one JSON line each.
+    #[command(subcommand)]
+    Bench(bench_cmd::BenchCommand),
     /// Check a scenario file; errors name the JSON path.
     Validate {
         /// The scenario file (JSON).
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::AttackMatrix(args) => matrix_cmd::run(args),
         Command::Sweep(cmd) => sweep_cmd::run(cmd),
         Command::Update(cmd) => update::run(cmd),
+        Command::Bench(cmd) => bench_cmd::run(cmd),
         Command::Validate { file } => scenario_cmd::validate(&file),
         Command::Schema => scenario_cmd::schema(),
     };

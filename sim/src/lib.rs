@@ -25,6 +25,7 @@
 //!   failure may have come from.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 mod engine;
 pub mod net;
 mod rng;

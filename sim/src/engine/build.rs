@@ -21,6 +21,7 @@ use icsim_protocol::time::{Duration, Instant};
 use icsim_protocol::verify::{Defences, DeviceIdentity, InstalledComponents};
 use rand_core::Rng;
 
+use super::clock::TimerSlot;
 use super::metrics::Metrics;
 use super::queue::EventQueue;
 use super::rollout::{DevicePlan, Policy, Rollout, SitePlan, UpdateTemplate};
@@ -56,14 +57,10 @@ fn uuid(text: &str) -> Result<Uuid, BuildError> {
         .map_err(|_| BuildError::Scenario(format!("bad UUID {text}")))
 }
 
-fn dir(
-    params: &LinkParams,
-    outages: Vec<crate::net::OutageSpan>,
-    seed: u64,
-    entity: String,
-) -> Dir {
+/// A direction like `proto` (sharing its parameters and outages) with its own stream.
+fn dir(proto: &LinkDirection, seed: u64, entity: String) -> Dir {
     Dir {
-        link: LinkDirection::new(params, outages),
+        link: proto.idle_copy(),
         rng: stream(seed, &entity, "link"),
     }
 }
@@ -345,22 +342,17 @@ pub(crate) fn build(
     for (si, site) in scenario.sites.iter().enumerate() {
         let wan = LinkParams::from_model(&site.wan);
         let cell = LinkParams::from_model(&site.cell);
-        let wan_out = outage_spans(&site.outages, LinkTier::Wan, epoch);
-        let cell_out = outage_spans(&site.outages, LinkTier::Cell, epoch);
+        let wan = LinkDirection::new(&wan, outage_spans(&site.outages, LinkTier::Wan, epoch));
+        let cell = LinkDirection::new(&cell, outage_spans(&site.outages, LinkTier::Cell, epoch));
         sites.push(SiteNet {
             wan: [
-                dir(&wan, wan_out.clone(), seed, format!("site:{si}:wan:down")),
-                dir(&wan, wan_out, seed, format!("site:{si}:wan:up")),
+                dir(&wan, seed, format!("site:{si}:wan:down")),
+                dir(&wan, seed, format!("site:{si}:wan:up")),
             ],
             cell: site.cell.shared.then(|| {
                 [
-                    dir(
-                        &cell,
-                        cell_out.clone(),
-                        seed,
-                        format!("site:{si}:cell:down"),
-                    ),
-                    dir(&cell, cell_out.clone(), seed, format!("site:{si}:cell:up")),
+                    dir(&cell, seed, format!("site:{si}:cell:down")),
+                    dir(&cell, seed, format!("site:{si}:cell:up")),
                 ]
             }),
         });
@@ -470,13 +462,8 @@ pub(crate) fn build(
                 );
                 let link = (!site.cell.shared).then(|| {
                     Box::new([
-                        dir(
-                            &cell,
-                            cell_out.clone(),
-                            seed,
-                            format!("{audience}:cell:down"),
-                        ),
-                        dir(&cell, cell_out.clone(), seed, format!("{audience}:cell:up")),
+                        dir(&cell, seed, format!("{audience}:cell:down")),
+                        dir(&cell, seed, format!("{audience}:cell:up")),
                     ])
                 });
                 devices.push(DeviceSlot {
@@ -512,9 +499,9 @@ pub(crate) fn build(
     queue.push(release, Event::Release);
     queue.push(release, Event::Sample);
     let timers = TimerTable {
-        fixed: [None; 3],
-        caches: vec![None; caches.len()],
-        devices: vec![None; devices.len()],
+        fixed: [TimerSlot::default(); 3],
+        caches: vec![TimerSlot::default(); caches.len()],
+        devices: vec![TimerSlot::default(); devices.len()],
         others: BTreeMap::new(),
     };
     let mut engine = Engine {

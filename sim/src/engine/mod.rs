@@ -11,10 +11,11 @@
 pub(crate) mod attacks;
 pub(crate) mod build;
 mod build_attacks;
+pub(crate) mod clock;
 mod hooks;
 mod metrics;
 mod prober;
-mod queue;
+pub(crate) mod queue;
 mod rollout;
 mod strategy;
 
@@ -28,18 +29,16 @@ use rand_chacha::ChaCha20Rng;
 
 pub use build::BuildError;
 pub(crate) use build::build;
+use clock::TimerSlot;
 use metrics::Metrics;
 use queue::EventQueue;
 use rollout::{Actions, Rollout};
 
 use crate::net::{DropCause, LinkDirection, Verdict};
 
-/// The engine's tick: it wakes tokio at most once per millisecond of simulated time.
-const TICK: Duration = Duration::from_millis(1);
-
 /// Where a datagram is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Location {
+pub(crate) enum Location {
     Backend,
     Gateway(u32),
     Device(u32),
@@ -47,7 +46,7 @@ enum Location {
 
 /// A node of the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum NodeId {
+pub(crate) enum NodeId {
     Um,
     Auth,
     Repo,
@@ -107,7 +106,7 @@ fn addr_of(node: NodeId) -> Addr {
 }
 
 /// An event of the engine.
-enum Event {
+pub(crate) enum Event {
     /// A datagram reached `at` on its way from `from` to `to`.
     Arrive {
         at: Location,
@@ -143,7 +142,7 @@ enum Event {
 
 /// The backend stations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StationId {
+pub(crate) enum StationId {
     Auth,
     Repo,
 }
@@ -165,9 +164,9 @@ struct Station {
 }
 
 /// One direction of a link with its own random stream.
-struct Dir {
-    link: LinkDirection,
-    rng: ChaCha20Rng,
+pub(crate) struct Dir {
+    pub(crate) link: LinkDirection,
+    pub(crate) rng: ChaCha20Rng,
 }
 
 /// A site's network: WAN down/up, and the cell when shared.
@@ -231,16 +230,32 @@ pub(crate) struct Engine {
     defences_off: Vec<String>,
 }
 
+impl clock::Model for Engine {
+    type Event = Event;
+
+    fn queue(&mut self) -> &mut EventQueue<Event> {
+        &mut self.queue
+    }
+
+    fn handle(&mut self, now: Instant, event: Event) {
+        self.dispatch(now, event);
+    }
+
+    fn finished(&self) -> bool {
+        self.finished_at.is_some()
+    }
+}
+
 /// The instant each node's timer is scheduled for (to avoid piling up duplicates).
 struct TimerTable {
-    fixed: [Option<Instant>; 3],
-    caches: Vec<Option<Instant>>,
-    devices: Vec<Option<Instant>>,
-    others: BTreeMap<NodeId, Option<Instant>>,
+    fixed: [TimerSlot; 3],
+    caches: Vec<TimerSlot>,
+    devices: Vec<TimerSlot>,
+    others: BTreeMap<NodeId, TimerSlot>,
 }
 
 impl TimerTable {
-    fn slot(&mut self, node: NodeId) -> &mut Option<Instant> {
+    fn slot(&mut self, node: NodeId) -> &mut TimerSlot {
         match node {
             NodeId::Um => &mut self.fixed[0],
             NodeId::Auth => &mut self.fixed[1],
@@ -279,31 +294,16 @@ pub struct Progress {
 impl Engine {
     /// Run to the end of the rollout or the horizon, reporting progress now and then.
     pub(crate) async fn run(&mut self, progress: &mut dyn FnMut(Progress)) {
-        let base = tokio::time::Instant::now();
         let mut last_report = 0u64;
-        while let Some(next) = self.queue.peek_time() {
-            if next > self.end || self.finished_at.is_some() {
-                break;
+        let (start, end) = (self.start, self.end);
+        clock::drive(self, start, end, |engine, next, events| {
+            engine.events = events;
+            if events - last_report >= 1 << 16 {
+                last_report = events;
+                progress(engine.progress(next));
             }
-            // Wake the runtime at the tick of the next event; tokio's paused clock jumps.
-            let tick_start =
-                Instant::from_micros(next.as_micros() - next.as_micros() % TICK.as_micros());
-            let offset = tick_start - self.start;
-            tokio::time::sleep_until(base + std::time::Duration::from_micros(offset.as_micros()))
-                .await;
-            let limit = (tick_start + TICK).min(self.end + Duration::from_micros(1));
-            while let Some((now, event)) = self.queue.pop_before(limit) {
-                self.events += 1;
-                self.handle(now, event);
-                if self.finished_at.is_some() {
-                    break;
-                }
-            }
-            if self.events - last_report >= 1 << 16 {
-                last_report = self.events;
-                progress(self.progress(next));
-            }
-        }
+        })
+        .await;
         let end = self.finished_at.unwrap_or(self.end).min(self.end);
         progress(self.progress(end));
     }
@@ -317,7 +317,7 @@ impl Engine {
         }
     }
 
-    fn handle(&mut self, now: Instant, event: Event) {
+    fn dispatch(&mut self, now: Instant, event: Event) {
         match event {
             Event::Arrive {
                 at,
@@ -328,9 +328,7 @@ impl Engine {
             Event::Timer(node) => {
                 // Only the event the table points at is live; an earlier-scheduled one that
                 // was superseded is dropped here rather than piling up duplicates.
-                let slot = self.timers.slot(node);
-                if *slot == Some(now) {
-                    *slot = None;
+                if self.timers.slot(node).fires(now) {
                     self.fire_timer(now, node);
                 }
             }
@@ -660,9 +658,7 @@ impl Engine {
     }
 
     fn schedule_timer(&mut self, at: Instant, node: NodeId) {
-        let slot = self.timers.slot(node);
-        if slot.is_none_or(|t| at < t) {
-            *slot = Some(at);
+        if self.timers.slot(node).arm_if_earlier(at) {
             self.queue.push(at, Event::Timer(node));
         }
     }

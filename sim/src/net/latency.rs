@@ -25,6 +25,20 @@ pub enum LatencyModel {
         /// Upper bound.
         max: Duration,
     },
+    /// Uniform over the whole multiples of `step` above `min`, from `min` to `max` with both
+    /// ends included: `UniformInteger[5, 15]` milliseconds is `min` 5 ms, `max` 15 ms, `step`
+    /// 1 ms (eleven values). With `k` values, mean `(min + max') / 2` and variance
+    /// `step^2 (k^2 - 1) / 12`, where `max'` is `max` rounded down to the grid. One draw per
+    /// sample, mapped by multiply-and-shift (bias below `k / 2^64`). Bounds given the wrong
+    /// way round are swapped; a zero step is taken as one microsecond.
+    UniformGrid {
+        /// Lower bound, the first value.
+        min: Duration,
+        /// Upper bound (included if it is on the grid).
+        max: Duration,
+        /// Distance between values.
+        step: Duration,
+    },
     /// Normal with mean `mean` and standard deviation `std`, truncated at zero: negative
     /// deviates are rejected and drawn again, so the shape above zero is kept and no mass
     /// piles up at zero. The truncated distribution has, with `a = -mean / std`, `phi`
@@ -66,6 +80,15 @@ impl LatencyModel {
                 let lo_us = lo.as_micros() as f64;
                 let span = (hi.as_micros() - lo.as_micros()) as f64;
                 micros(lo_us + open_unit(rng) * span)
+            }
+            LatencyModel::UniformGrid { min, max, step } => {
+                let (lo, hi) = if min <= max { (min, max) } else { (max, min) };
+                let step = step.as_micros().max(1);
+                let values = u128::from((hi.as_micros() - lo.as_micros()) / step) + 1;
+                let k = (u128::from(rng.next_u64()) * values) >> 64;
+                // k < values, so k * step stays within hi - lo and fits a u64.
+                let offset = u64::try_from(k).unwrap_or(0).saturating_mul(step);
+                Duration::from_micros(lo.as_micros().saturating_add(offset))
             }
             LatencyModel::Normal { mean, std } => {
                 if std == Duration::ZERO {
@@ -159,6 +182,29 @@ mod tests {
     }
 
     #[test]
+    fn a_grid_gives_every_value_of_the_grid_equally_often() {
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let model = LatencyModel::UniformGrid {
+            min: Duration::from_millis(15),
+            max: Duration::from_millis(5),
+            step: Duration::from_millis(1),
+        };
+        let mut counts = [0u32; 11];
+        let draws = 110_000;
+        for _ in 0..draws {
+            let us = model.sample(&mut rng).as_micros();
+            assert_eq!(us % 1_000, 0, "{us} us is off the millisecond grid");
+            let ms = us / 1_000;
+            assert!((5..=15).contains(&ms), "{ms} ms is outside [5, 15]");
+            counts[(ms - 5) as usize] += 1;
+        }
+        // Each value has probability 1/11: 10,000 expected, binomial std about 95.
+        for (i, &c) in counts.iter().enumerate() {
+            assert!((9_500..10_500).contains(&c), "{} ms drawn {c} times", i + 5);
+        }
+    }
+
+    #[test]
     fn degenerate_parameters_never_panic_nor_hang() {
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let big = Duration::from_micros(u64::MAX);
@@ -166,6 +212,11 @@ mod tests {
             LatencyModel::Uniform {
                 min: big,
                 max: Duration::ZERO,
+            },
+            LatencyModel::UniformGrid {
+                min: big,
+                max: Duration::ZERO,
+                step: Duration::ZERO,
             },
             LatencyModel::Normal {
                 mean: big,

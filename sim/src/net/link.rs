@@ -2,6 +2,7 @@
 //! and latency.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use icsim_protocol::time::{Duration, Instant};
 use rand_core::Rng;
@@ -160,18 +161,15 @@ impl LinkStats {
 
 /// One direction of one link (see the [module documentation](super) for the model).
 ///
-/// Its memory is a fixed part of about 300 bytes plus 16 bytes per datagram waiting or in
-/// transmission (a ring of their departure times), so tens of thousands of directions are
-/// cheap.
+/// Its parameters and outages are shared, read-only, by every direction made from it with
+/// [`LinkDirection::idle_copy`]; its own memory is about 200 bytes plus 16 bytes per
+/// datagram waiting or in transmission (a ring of their departure times), so hundreds of
+/// thousands of directions are cheap and the state a datagram touches stays compact.
 #[derive(Clone, Debug)]
 pub struct LinkDirection {
-    latency: LatencyModel,
-    bandwidth_bps: u64,
-    queue_limit: u32,
-    mtu: u32,
-    loss: LossState,
-    /// Sorted, disjoint, non-empty spans.
-    outages: Box<[OutageSpan]>,
+    shape: Arc<Shape>,
+    /// The Gilbert-Elliott chain is in Bad.
+    bad: bool,
     /// End of transmission (ns, rounded up) of each datagram waiting or in transmission,
     /// oldest first; non-decreasing.
     departures: VecDeque<u128>,
@@ -182,6 +180,18 @@ pub struct LinkDirection {
     /// Arrival time (ns) of the last datagram delivered, for FIFO order.
     last_arrival_ns: u128,
     stats: LinkStats,
+}
+
+/// What the directions of one kind share: parameters (clamped) and outages.
+#[derive(Debug)]
+struct Shape {
+    latency: LatencyModel,
+    bandwidth_bps: u64,
+    queue_limit: u32,
+    mtu: u32,
+    loss: LossModel,
+    /// Sorted, disjoint, non-empty spans.
+    outages: Box<[OutageSpan]>,
 }
 
 impl LinkDirection {
@@ -198,12 +208,28 @@ impl LinkDirection {
             }
         }
         LinkDirection {
-            latency: params.latency,
-            bandwidth_bps: params.bandwidth_bps.max(1),
-            queue_limit: params.queue_packets.max(1),
-            mtu: params.mtu,
-            loss: LossState::new(params.loss),
-            outages: merged.into_boxed_slice(),
+            shape: Arc::new(Shape {
+                latency: params.latency,
+                bandwidth_bps: params.bandwidth_bps.max(1),
+                queue_limit: params.queue_packets.max(1),
+                mtu: params.mtu,
+                loss: params.loss.clamped(),
+                outages: merged.into_boxed_slice(),
+            }),
+            bad: false,
+            departures: VecDeque::new(),
+            busy_until_ns: 0,
+            busy_frac: 0,
+            last_arrival_ns: 0,
+            stats: LinkStats::default(),
+        }
+    }
+
+    /// An idle direction with the same parameters and outages as this one, sharing them.
+    pub fn idle_copy(&self) -> Self {
+        LinkDirection {
+            shape: Arc::clone(&self.shape),
+            bad: false,
             departures: VecDeque::new(),
             busy_until_ns: 0,
             busy_frac: 0,
@@ -220,7 +246,8 @@ impl LinkDirection {
     /// datagram still queues behind everything sent before.
     pub fn send<R: Rng + ?Sized>(&mut self, now: Instant, len: usize, rng: &mut R) -> Verdict {
         self.stats.offered.add(len);
-        if len > self.mtu as usize {
+        let shape = &*self.shape;
+        if len > shape.mtu as usize {
             return self.reject(DropCause::Mtu, len);
         }
         if self.is_down(now) {
@@ -230,19 +257,27 @@ impl LinkDirection {
         while self.departures.front().is_some_and(|&d| d <= now_ns) {
             self.departures.pop_front();
         }
-        if self.departures.len() >= self.queue_limit as usize {
+        if self.departures.len() >= shape.queue_limit as usize {
             return self.reject(DropCause::QueueFull, len);
         }
 
         let departure_ns = self.serialise(now_ns, len);
-        self.departures.push_back(departure_ns);
-        let queued = u32::try_from(self.departures.len()).unwrap_or(u32::MAX);
+        // A datagram that leaves at once (no serialisation time on an idle direction) is
+        // never waiting; it counts only towards the peak.
+        let queued = if departure_ns > now_ns {
+            self.departures.push_back(departure_ns);
+            self.departures.len()
+        } else {
+            self.departures.len() + 1
+        };
+        let queued = u32::try_from(queued).unwrap_or(u32::MAX);
         self.stats.peak_queue = self.stats.peak_queue.max(queued);
 
-        if self.loss.lost(rng) {
+        let shape = &*self.shape;
+        if shape.loss.draw(&mut self.bad, rng) {
             return self.reject(DropCause::Loss, len);
         }
-        let latency_ns = u128::from(self.latency.sample(rng).as_micros()) * 1_000;
+        let latency_ns = u128::from(shape.latency.sample(rng).as_micros()) * 1_000;
         let arrival_ns = departure_ns
             .saturating_add(latency_ns)
             .max(self.last_arrival_ns);
@@ -260,8 +295,9 @@ impl LinkDirection {
 
     /// Whether `now` falls in a scheduled outage.
     pub fn is_down(&self, now: Instant) -> bool {
-        let i = self.outages.partition_point(|s| s.end <= now);
-        self.outages.get(i).is_some_and(|s| s.start <= now)
+        let outages = &self.shape.outages;
+        let i = outages.partition_point(|s| s.end <= now);
+        outages.get(i).is_some_and(|s| s.start <= now)
     }
 
     /// Datagrams waiting or in transmission at `now` (at most `queue_packets`).
@@ -280,8 +316,8 @@ impl LinkDirection {
     }
 
     /// The loss process, e.g. to see whether a Gilbert-Elliott chain is in Bad.
-    pub fn loss_state(&self) -> &LossState {
-        &self.loss
+    pub fn loss_state(&self) -> LossState {
+        LossState::with_state(self.shape.loss, self.bad)
     }
 
     /// Occupies the direction for `len` bytes from `max(now, busy until)`, exactly, and
@@ -294,12 +330,20 @@ impl LinkDirection {
         } else {
             (self.busy_until_ns, self.busy_frac)
         };
-        let bw = u128::from(self.bandwidth_bps);
         // Nanoseconds times bit/s: len * 8 bits take len * 8 * 1e9 / bw nanoseconds.
         let total = (len as u128) * 8 * 1_000_000_000 + u128::from(frac);
-        let whole = total / bw;
-        // The remainder is below `bw`, itself a u64.
-        let rest = u64::try_from(total % bw).unwrap_or(0);
+        // The remainder is below `bw`, itself a u64. Most totals fit a u64, whose division
+        // is several times cheaper than a u128's.
+        let (whole, rest) = match u64::try_from(total) {
+            Ok(total) => {
+                let bw = self.shape.bandwidth_bps;
+                (u128::from(total / bw), total % bw)
+            }
+            Err(_) => {
+                let bw = u128::from(self.shape.bandwidth_bps);
+                (total / bw, u64::try_from(total % bw).unwrap_or(0))
+            }
+        };
         self.busy_until_ns = start_ns.saturating_add(whole);
         self.busy_frac = rest;
         self.stats.busy_ns = self
@@ -371,7 +415,7 @@ mod tests {
                 span(70, 70),
             ],
         );
-        assert_eq!(&*d.outages, &[span(10, 40), span(50, 60)]);
+        assert_eq!(&*d.shape.outages, &[span(10, 40), span(50, 60)]);
         let down: Vec<u64> = (0..80)
             .filter(|&t| d.is_down(Instant::from_micros(t)))
             .collect();
@@ -456,7 +500,7 @@ mod tests {
     #[test]
     fn a_direction_is_small() {
         assert!(
-            size_of::<LinkDirection>() <= 320,
+            size_of::<LinkDirection>() <= 208,
             "{}",
             size_of::<LinkDirection>()
         );

@@ -129,28 +129,14 @@ impl LossState {
         }
     }
 
+    /// A process of `model` (taken as clamped) in the given chain state.
+    pub(super) fn with_state(model: LossModel, bad: bool) -> Self {
+        LossState { model, bad }
+    }
+
     /// Decides whether the next datagram is lost, advancing the chain.
     pub fn lost<R: Rng + ?Sized>(&mut self, rng: &mut R) -> bool {
-        match self.model {
-            LossModel::None => false,
-            LossModel::Bernoulli { p } => chance(rng, p),
-            LossModel::GilbertElliott {
-                p_good_to_bad,
-                p_bad_to_good,
-                loss_good,
-                loss_bad,
-            } => {
-                let leave = if self.bad {
-                    p_bad_to_good
-                } else {
-                    p_good_to_bad
-                };
-                if chance(rng, leave) {
-                    self.bad = !self.bad;
-                }
-                chance(rng, if self.bad { loss_bad } else { loss_good })
-            }
-        }
+        self.model.draw(&mut self.bad, rng)
     }
 
     /// Whether a Gilbert-Elliott chain is in its Bad state (always `false` otherwise).
@@ -161,6 +147,29 @@ impl LossState {
     /// The model this process follows (with probabilities clamped).
     pub fn model(&self) -> &LossModel {
         &self.model
+    }
+}
+
+impl LossModel {
+    /// Decides whether the next datagram is lost, advancing a Gilbert-Elliott chain whose
+    /// state is `bad` (the model is taken as clamped).
+    pub(super) fn draw<R: Rng + ?Sized>(&self, bad: &mut bool, rng: &mut R) -> bool {
+        match *self {
+            LossModel::None => false,
+            LossModel::Bernoulli { p } => chance(rng, p),
+            LossModel::GilbertElliott {
+                p_good_to_bad,
+                p_bad_to_good,
+                loss_good,
+                loss_bad,
+            } => {
+                let leave = if *bad { p_bad_to_good } else { p_good_to_bad };
+                if chance(rng, leave) {
+                    *bad = !*bad;
+                }
+                chance(rng, if *bad { loss_bad } else { loss_good })
+            }
+        }
     }
 }
 
