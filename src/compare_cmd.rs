@@ -34,6 +34,10 @@ pub(crate) struct CompareArgs {
     /// No progress display.
     #[arg(long)]
     quiet: bool,
+    /// Compute every cryptographic operation, even those whose very same inputs were
+    /// computed before in a run (the results are the same; it is slower).
+    #[arg(long)]
+    no_crypto_cache: bool,
 }
 
 /// The (policy, seed) runs of a comparison, in report order.
@@ -135,7 +139,12 @@ pub(crate) fn run(args: CompareArgs) -> Result<ExitCode> {
         args.jobs,
         args.quiet,
         &scenario.name,
-        |(policy, seed)| icsim_sim::run_policy(&scenario, Some(*seed), Some(policy), &mut |_| {}),
+        |(policy, seed)| {
+            let options = icsim_sim::RunOptions {
+                crypto_cache: !args.no_crypto_cache,
+            };
+            icsim_sim::run_with(&scenario, Some(*seed), Some(policy), &options, &mut |_| {})
+        },
     )?;
     let reports = results
         .into_iter()

@@ -26,6 +26,10 @@ pub(crate) struct RunArgs {
     /// No progress display.
     #[arg(long)]
     quiet: bool,
+    /// Compute every cryptographic operation, even those whose very same inputs were
+    /// computed before in the run (the results are the same; it is slower).
+    #[arg(long)]
+    no_crypto_cache: bool,
 }
 
 /// Load the scenario named on the command line, or the embedded quickstart.
@@ -47,7 +51,10 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| PathBuf::from(format!("out/{}-seed{seed}", scenario.name)));
     let bar = crate::progress::Bar::new(args.quiet, &scenario.name);
     let started = std::time::Instant::now();
-    let report = icsim_sim::run(&scenario, Some(seed), &mut |p| {
+    let options = icsim_sim::RunOptions {
+        crypto_cache: !args.no_crypto_cache,
+    };
+    let report = icsim_sim::run_with(&scenario, Some(seed), None, &options, &mut |p| {
         bar.update(p, started.elapsed())
     })
     .with_context(|| format!("running {}", scenario.name))?;

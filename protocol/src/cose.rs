@@ -18,6 +18,7 @@ use sha2::Sha256;
 
 use crate::cbor;
 use crate::keys::{PrivateKey, PublicKey};
+use crate::memo::CryptoMemo;
 
 /// COSE algorithm identifiers used by this crate (RFC 9053, RFC 9864).
 pub mod alg {
@@ -152,6 +153,17 @@ pub fn sign1_attached(key: &PrivateKey, protected: Header, payload: Vec<u8>) -> 
 /// Verify a COSE_Sign1 over `payload` (the detached payload, or the embedded one when
 /// `payload` is `None`) with `key`. The protected `alg` must be ES256 or ESP256.
 pub fn verify_sign1(sign1: &CoseSign1, payload: Option<&[u8]>, key: &PublicKey) -> bool {
+    verify_sign1_memo(sign1, payload, key, &CryptoMemo::disabled())
+}
+
+/// [`verify_sign1`] with the signature check answered from a run-wide `memo` when the very
+/// same check (key, signed bytes, signature) was done before.
+pub fn verify_sign1_memo(
+    sign1: &CoseSign1,
+    payload: Option<&[u8]>,
+    key: &PublicKey,
+    memo: &CryptoMemo,
+) -> bool {
     if !matches!(
         header_alg(&sign1.protected.header),
         Some(alg::ES256 | alg::ESP256)
@@ -163,7 +175,7 @@ pub fn verify_sign1(sign1: &CoseSign1, payload: Option<&[u8]>, key: &PublicKey) 
         (None, Some(_)) => sign1.tbs_data(b""),
         _ => return false,
     };
-    key.verify(&tbs, &sign1.signature)
+    memo.verify_signature(key, &tbs, &sign1.signature)
 }
 
 /// Decode a COSE_Sign1, tagged (18) or untagged.

@@ -14,6 +14,7 @@ use crate::cbor::{self, CborError, IntMap};
 use crate::cose::{self, CoseError};
 use crate::ids::{ComponentId, UpdateType, Uuid};
 use crate::keys::{KeyError, PrivateKey, PublicKey};
+use crate::memo::CryptoMemo;
 use crate::time::Instant;
 
 /// CWT claim keys (RFC 8392, RFC 8747) and icsim's private claim.
@@ -315,13 +316,24 @@ pub fn verify_credential(
     operator: &PublicKey,
     now: Instant,
 ) -> Result<VerifiedCredential, CredentialError> {
+    verify_credential_memo(bytes, operator, now, &CryptoMemo::disabled())
+}
+
+/// [`verify_credential`] with the signature check answered from a run-wide `memo` when the
+/// very same check was done before.
+pub fn verify_credential_memo(
+    bytes: &[u8],
+    operator: &PublicKey,
+    now: Instant,
+    memo: &CryptoMemo,
+) -> Result<VerifiedCredential, CredentialError> {
     let sign1 = decode_credential(bytes)?;
     let payload = sign1
         .payload
         .as_deref()
         .ok_or_else(|| CredentialError::Malformed("detached CWT payload".into()))?;
     let claims = CredentialClaims::decode(payload)?;
-    if !cose::verify_sign1(&sign1, None, operator) {
+    if !cose::verify_sign1_memo(&sign1, None, operator, memo) {
         return Err(CredentialError::BadSignature);
     }
     let now = now.unix_secs();

@@ -26,6 +26,7 @@ pub mod encrypt0;
 pub mod exchange;
 pub mod ids;
 pub mod keys;
+pub mod memo;
 pub mod oscore;
 pub mod suit;
 pub mod time;

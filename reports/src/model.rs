@@ -213,6 +213,37 @@ pub struct EngineStats {
     pub events: u64,
     /// Simulated time at the end, hours after the epoch.
     pub simulated_h: f64,
+    /// Cryptography on the simulating host: operations executed and reused from the
+    /// run's memo. (What the devices pay in simulated CPU time is in `crypto`, the same
+    /// either way.)
+    #[serde(default)]
+    pub host_crypto: HostCrypto,
+}
+
+/// Operations on the simulating host: computed, or answered from the run's memo.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostOps {
+    /// Computed for real.
+    pub executed: u64,
+    /// Reused: the very same inputs were computed before in this run.
+    pub reused: u64,
+}
+
+/// The simulating host's cryptography in a run (`icsim run --no-crypto-cache` turns reuse
+/// off).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostCrypto {
+    /// Whether results were reused.
+    pub cache: bool,
+    /// ES256 signature verifications.
+    pub signature_verifications: HostOps,
+    /// Payload decryptions.
+    pub payload_decryptions: HostOps,
+    /// SHA-256 digests of whole images.
+    pub image_digests: HostOps,
+    /// Payload blocks received by devices: stored as new buffers (`executed`) or shared
+    /// with an equal block already held (`reused`).
+    pub payload_blocks: HostOps,
 }
 
 /// How the rollout policy behaved: the figures its rules are checked against.

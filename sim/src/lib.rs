@@ -40,4 +40,6 @@ pub fn attack_catalogue()
     engine::attacks::CATALOGUE.iter().copied()
 }
 
-pub use run::{Progress, RunError, replication_seed, run, run_policy, scenario_sha256};
+pub use run::{
+    Progress, RunError, RunOptions, replication_seed, run, run_policy, run_with, scenario_sha256,
+};

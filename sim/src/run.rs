@@ -49,6 +49,22 @@ pub fn scenario_sha256(scenario: &Scenario) -> String {
         .collect()
 }
 
+/// How to run, beyond the scenario: switches of the simulating host that do not change the
+/// simulated outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Reuse the results of identical cryptographic operations and share equal payload
+    /// blocks between devices ([`icsim_protocol::memo`]). Off, every operation is
+    /// computed; the report differs only in `engine.host_crypto`.
+    pub crypto_cache: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { crypto_cache: true }
+    }
+}
+
 /// Run `scenario` with `seed` (the scenario's own seed unless overridden) and return its
 /// report. `progress` is called now and then with the simulated time and event count.
 pub fn run(
@@ -66,8 +82,19 @@ pub fn run_policy(
     policy: Option<&str>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunReport, RunError> {
+    run_with(scenario, seed, policy, &RunOptions::default(), progress)
+}
+
+/// Run `scenario` under `policy` (default: the scenario's) with host `options`.
+pub fn run_with(
+    scenario: &Scenario,
+    seed: Option<u64>,
+    policy: Option<&str>,
+    options: &RunOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RunReport, RunError> {
     let seed = seed.unwrap_or(scenario.seed);
-    let mut engine = crate::engine::build(scenario, seed, policy)?;
+    let mut engine = crate::engine::build(scenario, seed, policy, options)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)

@@ -63,12 +63,34 @@ pub fn serve_block2(
     })
 }
 
+/// Where a Block2 transfer keeps the body it reassembles: a `Vec<u8>`, or a store that
+/// shares equal blocks between transfers (`crate::memo::InternedBody`).
+pub trait BodyStore {
+    /// The number of bytes held.
+    fn len(&self) -> usize;
+    /// Whether no byte is held.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Append one block's payload.
+    fn append(&mut self, block: &[u8]);
+}
+
+impl BodyStore for Vec<u8> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn append(&mut self, block: &[u8]) {
+        self.extend_from_slice(block);
+    }
+}
+
 /// Client side of a Block2 transfer: requests blocks in order and reassembles the body,
 /// checking order, block sizes, the announced Size2 and a maximum total size, so that a
 /// malicious server cannot make the body grow without bound.
 #[derive(Clone, Debug)]
-pub struct Block2Assembler {
-    body: Vec<u8>,
+pub struct Block2Assembler<B = Vec<u8>> {
+    body: B,
     max_size: usize,
     size: BlockSize,
     announced: Option<u64>,
@@ -78,8 +100,21 @@ pub struct Block2Assembler {
 impl Block2Assembler {
     /// A transfer asking for `preferred` blocks and accepting at most `max_size` bytes.
     pub fn new(preferred: BlockSize, max_size: usize) -> Self {
+        Self::with_store(Vec::new(), preferred, max_size)
+    }
+
+    /// The bytes received so far.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl<B: BodyStore> Block2Assembler<B> {
+    /// A transfer into `store` (empty), asking for `preferred` blocks and accepting at most
+    /// `max_size` bytes.
+    pub fn with_store(store: B, preferred: BlockSize, max_size: usize) -> Self {
         Self {
-            body: Vec::new(),
+            body: store,
             max_size,
             size: preferred,
             announced: None,
@@ -116,7 +151,7 @@ impl Block2Assembler {
             if payload.len() > self.max_size {
                 return Err(BlockError::TooLarge { max: self.max_size });
             }
-            self.body.extend_from_slice(payload);
+            self.body.append(payload);
             self.complete = true;
             return Ok(BlockStep::Complete(BlockValue::new(0, false, self.size)?));
         };
@@ -150,7 +185,7 @@ impl Block2Assembler {
                 return Err(BlockError::AnnouncedSizeMismatch);
             }
         }
-        self.body.extend_from_slice(payload);
+        self.body.append(payload);
         self.size = block.size();
         if block.more() {
             Ok(BlockStep::Continue(BlockValue::at_offset(
@@ -167,13 +202,8 @@ impl Block2Assembler {
         self.complete
     }
 
-    /// The bytes received so far.
-    pub fn body(&self) -> &[u8] {
-        &self.body
-    }
-
     /// The reassembled body, or `None` if the transfer is not complete.
-    pub fn into_body(self) -> Option<Vec<u8>> {
+    pub fn into_body(self) -> Option<B> {
         self.complete.then_some(self.body)
     }
 }

@@ -79,7 +79,7 @@ mod tests;
 
 pub use block::{BlockError, BlockOption, BlockSize, BlockValue, read_size, write_size};
 pub use blockwise::{
-    Block1Receiver, Block1Sender, Block2Assembler, BlockSlice, BlockStep, serve_block2,
+    Block1Receiver, Block1Sender, Block2Assembler, BlockSlice, BlockStep, BodyStore, serve_block2,
 };
 pub use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType, ResponseType};
 pub use endpoint::Endpoint;

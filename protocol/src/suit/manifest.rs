@@ -39,6 +39,11 @@ impl Digest {
         self.algorithm == alg::SHA256 && Sha256::digest(data).as_slice() == self.bytes.as_slice()
     }
 
+    /// Whether this is the SHA-256 digest `sha256` (computed elsewhere, e.g. memoised).
+    pub fn is_sha256(&self, sha256: &[u8; 32]) -> bool {
+        self.algorithm == alg::SHA256 && self.bytes.as_slice() == sha256.as_slice()
+    }
+
     /// Decode from a CBOR value.
     pub fn from_value(value: &Value) -> Result<Self, CborError> {
         let items = cbor::array(value, "SUIT_Digest")?;

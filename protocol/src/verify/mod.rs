@@ -19,6 +19,7 @@ pub mod proof;
 mod reason;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use defences::{Defences, UnknownDefence};
 pub use reason::{Check, CheckOutcome, Rejection};
@@ -28,6 +29,7 @@ use crate::cose::{self, Cek, HEADER_KCWT};
 use crate::credential::{self, CredentialClaims, CredentialError};
 use crate::ids::{ComponentId, UpdateType, Uuid};
 use crate::keys::PublicKey;
+use crate::memo::{CryptoMemo, SharedBytes};
 use crate::suit::{Digest, Envelope};
 use crate::time::Instant;
 use proof::*;
@@ -195,7 +197,7 @@ impl VerifiedEnvelope {
 #[derive(Debug, Clone)]
 pub struct VerifiedImage {
     envelope: VerifiedEnvelope,
-    image: Vec<u8>,
+    image: Arc<[u8]>,
     /// Payload size.
     pub size: PayloadSizeMatches,
     /// Decryption.
@@ -213,12 +215,17 @@ impl VerifiedImage {
     pub fn image(&self) -> &[u8] {
         &self.image
     }
+    /// The plaintext image as a shared buffer.
+    pub fn shared_image(&self) -> &Arc<[u8]> {
+        &self.image
+    }
 }
 
 /// Runs checks in order and records them; the one place where a defence can be off.
 struct Verifier {
     defences: Defences,
     log: CheckLog,
+    memo: CryptoMemo,
 }
 
 impl Verifier {
@@ -267,9 +274,20 @@ impl Verifier {
 
 /// Verify an envelope's bytes on a device, checks in the order of DESIGN.md section 1.5.
 pub fn verify_envelope(bytes: &[u8], ctx: &VerifyContext<'_>) -> EnvelopeVerdict {
+    verify_envelope_memo(bytes, ctx, &CryptoMemo::disabled())
+}
+
+/// [`verify_envelope`] with signature verifications answered from a run-wide `memo` when
+/// the very same verification was done before (exact: same key, bytes and signature).
+pub fn verify_envelope_memo(
+    bytes: &[u8],
+    ctx: &VerifyContext<'_>,
+    memo: &CryptoMemo,
+) -> EnvelopeVerdict {
     let mut v = Verifier {
         defences: ctx.defences,
         log: CheckLog::default(),
+        memo: memo.clone(),
     };
     let result = verify_envelope_checks(&mut v, bytes, ctx);
     EnvelopeVerdict { log: v.log, result }
@@ -293,8 +311,9 @@ fn verify_envelope_checks(
             .ok_or(Rejection::ManifestDigestMismatch)
     })?;
 
+    let memo = v.memo.clone();
     let approval = v.run(Check::OperatorApproval, || {
-        check_approval(env, ctx.trust_anchor)
+        check_approval(env, ctx.trust_anchor, &memo)
     })?;
 
     let credential = author_checks(v, &p, ctx.trust_anchor, ctx.now)?;
@@ -385,13 +404,14 @@ fn author_checks(
     now: Instant,
 ) -> Result<Option<(coset::CoseSign1, CredentialClaims)>, Rejection> {
     let env = &p.envelope;
+    let memo = v.memo.clone();
     let credential = v.run(Check::AuthorCredential, || {
-        check_credential(env, anchor, now)
+        check_credential(env, anchor, now, &memo)
     })?;
 
     v.run(Check::AuthorSignature, || {
         let (sig, claims) = credential.as_ref().ok_or(Rejection::CredentialMissing)?;
-        cose::verify_sign1(sig, Some(env.signed_payload()), &claims.author_key)
+        cose::verify_sign1_memo(sig, Some(env.signed_payload()), &claims.author_key, &memo)
             .then_some(())
             .ok_or(Rejection::AuthorSignatureInvalid)
     })?;
@@ -440,6 +460,7 @@ pub fn vet_update_with(
     let mut v = Verifier {
         defences,
         log: CheckLog::default(),
+        memo: CryptoMemo::disabled(),
     };
     let result = (|| {
         let p = v
@@ -465,9 +486,24 @@ pub fn verify_payload(
     payload: &[u8],
     defences: Defences,
 ) -> (CheckLog, Result<VerifiedImage, Rejection>) {
+    let payload = SharedBytes::from(payload.to_vec());
+    verify_payload_memo(envelope, cek, &payload, defences, &CryptoMemo::disabled())
+}
+
+/// [`verify_payload`] on a payload held as shared blocks, with the decryption and the
+/// image digest answered from a run-wide `memo` when the very same computation was done
+/// before (exact: same key, structure and block buffers; see [`crate::memo`]).
+pub fn verify_payload_memo(
+    envelope: VerifiedEnvelope,
+    cek: Option<&Cek>,
+    payload: &SharedBytes,
+    defences: Defences,
+    memo: &CryptoMemo,
+) -> (CheckLog, Result<VerifiedImage, Rejection>) {
     let mut v = Verifier {
         defences,
         log: CheckLog::default(),
+        memo: memo.clone(),
     };
     let result = verify_payload_checks(&mut v, envelope, cek, payload);
     (v.log, result)
@@ -477,7 +513,7 @@ fn verify_payload_checks(
     v: &mut Verifier,
     envelope: VerifiedEnvelope,
     cek: Option<&Cek>,
-    payload: &[u8],
+    payload: &SharedBytes,
 ) -> Result<VerifiedImage, Rejection> {
     // Size first: it bounds the work before any decryption (endless-data attacks).
     let expected = envelope.payload_size();
@@ -493,19 +529,25 @@ fn verify_payload_checks(
         .parameters
         .encryption_info
         .clone();
-    let decrypt = |authenticated: bool| match &info {
-        None => Ok(payload.to_vec()),
-        Some(info) => {
-            let info =
-                cose::decode_encrypt(info).map_err(|_| Rejection::PayloadDecryptionFailed)?;
-            let cek = cek.ok_or(Rejection::PayloadDecryptionFailed)?;
-            let plain = if authenticated {
-                cose::decrypt_detached(&info, cek, payload)
-            } else {
-                cose::danger_decrypt_detached_unauthenticated(&info, cek, payload)
-            };
-            plain.map_err(|_| Rejection::PayloadDecryptionFailed)
-        }
+    let memo = v.memo.clone();
+    let decrypt = |authenticated: bool| -> Result<Arc<[u8]>, Rejection> {
+        let Some(info) = &info else {
+            return Ok(Arc::from(payload.to_vec()));
+        };
+        let structure =
+            cose::decode_encrypt(info).map_err(|_| Rejection::PayloadDecryptionFailed)?;
+        let cek = cek.ok_or(Rejection::PayloadDecryptionFailed)?;
+        let plain = if authenticated {
+            memo.decrypt_payload(cek.as_bytes(), info, payload, |ciphertext| {
+                cose::decrypt_detached(&structure, cek, ciphertext).ok()
+            })
+        } else {
+            // The weakened path of the ablation (see `Verifier::run_or`): never memoised.
+            cose::danger_decrypt_detached_unauthenticated(&structure, cek, &payload.to_vec())
+                .ok()
+                .map(Arc::from)
+        };
+        plain.ok_or(Rejection::PayloadDecryptionFailed)
     };
     let image = v
         .run_or(
@@ -513,9 +555,9 @@ fn verify_payload_checks(
             || decrypt(true),
             || decrypt(false).map(Some),
         )?
-        .unwrap_or_default();
+        .unwrap_or_else(|| Arc::from(Vec::new()));
     v.run(Check::PayloadDigest, || {
-        if !envelope.image_digest.matches(&image) {
+        if !envelope.image_digest.is_sha256(&memo.sha256(&image)) {
             return Err(Rejection::PayloadDigestMismatch);
         }
         if image.len() as u64 != envelope.image_size {
@@ -582,7 +624,11 @@ fn decode_profile(bytes: &[u8]) -> Result<Profiled, Rejection> {
     })
 }
 
-fn check_approval(env: &Envelope, anchor: &PublicKey) -> Result<ApprovalClaims, Rejection> {
+fn check_approval(
+    env: &Envelope,
+    anchor: &PublicKey,
+    memo: &CryptoMemo,
+) -> Result<ApprovalClaims, Rejection> {
     let mut seen = false;
     for sig in env.signatures() {
         let Some(claims) = ApprovalClaims::from_header(&sig.sign1.protected.header) else {
@@ -590,7 +636,7 @@ fn check_approval(env: &Envelope, anchor: &PublicKey) -> Result<ApprovalClaims, 
         };
         seen = true;
         if let Ok(claims) = claims
-            && cose::verify_sign1(&sig.sign1, Some(env.signed_payload()), anchor)
+            && cose::verify_sign1_memo(&sig.sign1, Some(env.signed_payload()), anchor, memo)
         {
             return Ok(claims);
         }
@@ -606,6 +652,7 @@ fn check_credential(
     env: &Envelope,
     anchor: &PublicKey,
     now: Instant,
+    memo: &CryptoMemo,
 ) -> Result<(coset::CoseSign1, CredentialClaims), Rejection> {
     let sig = env
         .signatures()
@@ -615,7 +662,7 @@ fn check_credential(
     let kcwt = cose::header_param(&sig.sign1.protected.header, HEADER_KCWT)
         .ok_or(Rejection::CredentialMissing)?;
     let bytes = crate::cbor::encode(kcwt);
-    match credential::verify_credential(&bytes, anchor, now) {
+    match credential::verify_credential_memo(&bytes, anchor, now, memo) {
         Ok(verified) => Ok((sig.sign1.clone(), verified.claims().clone())),
         Err(CredentialError::BadSignature) => Err(Rejection::CredentialSignatureInvalid),
         Err(CredentialError::Expired { .. } | CredentialError::NotYetValid { .. }) => {

@@ -134,6 +134,7 @@ pub(crate) fn run(
         engine: EngineStats {
             events: 1000,
             simulated_h: end_h + 1.0,
+            ..EngineStats::default()
         },
     }
 }

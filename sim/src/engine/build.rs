@@ -31,10 +31,12 @@ use super::{
 };
 use crate::net::{LinkDirection, LinkParams, outage_spans};
 use crate::rng::stream;
+use crate::run::RunOptions;
 use crate::scenario::model::{
     DeliveryMode, InstallTiming as ScenarioInstall, LinkTier, Scenario, Strategy,
 };
 use crate::scenario::{parse_epoch, parse_window_start};
+use icsim_protocol::memo::CryptoMemo;
 
 /// Why a run could not be built (the scenario passed validation, so these are internal).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,8 +113,11 @@ pub(crate) fn build(
     scenario: &Scenario,
     seed: u64,
     policy: Option<&str>,
+    options: &RunOptions,
 ) -> Result<Engine, BuildError> {
     let (mut policy, install_mode) = effective_policy(scenario, policy)?;
+    // One memo of crypto results and payload blocks for the whole fleet.
+    let memo = CryptoMemo::with_enabled(options.crypto_cache);
     // Defence switches: the protocol's, and the simulator's own three.
     let mut defences = Defences::default();
     let switch = |name: &str| scenario.defences.get(name).copied().unwrap_or(true);
@@ -454,12 +459,13 @@ pub(crate) fn build(
                     installed,
                     ..DevicePersistent::default()
                 };
-                let node = Device::new(
+                let mut node = Device::new(
                     config,
                     persistent,
                     stream(seed, &audience, "protocol"),
                     epoch,
                 );
+                node.set_crypto_memo(memo.clone());
                 let link = (!site.cell.shared).then(|| {
                     Box::new([
                         dir(&cell, seed, format!("{audience}:cell:down")),
@@ -505,6 +511,7 @@ pub(crate) fn build(
         others: BTreeMap::new(),
     };
     let mut engine = Engine {
+        memo,
         start: epoch,
         end,
         queue,

@@ -6,8 +6,8 @@ use icsim_protocol::exchange::{DeviceEvent, InstallTiming, Outcome, UmEvent};
 use icsim_protocol::time::{Duration, Instant};
 use icsim_protocol::verify::Check;
 use icsim_reports::model::{
-    Completion, CryptoTotals, EngineStats, FleetInfo, Impact, ProtocolTotals, RunReport, Sample,
-    ScenarioInfo, StationLoad, TierTraffic,
+    Completion, CryptoTotals, EngineStats, FleetInfo, HostCrypto, HostOps, Impact, ProtocolTotals,
+    RunReport, Sample, ScenarioInfo, StationLoad, TierTraffic,
 };
 
 use super::rollout::Rollout;
@@ -473,6 +473,22 @@ pub(super) fn report(engine: &mut Engine, info: RunInfo, end: Instant) -> RunRep
         engine: EngineStats {
             events: engine.events,
             simulated_h: hours(end - engine.start),
+            host_crypto: host_crypto(engine.memo.stats()),
         },
+    }
+}
+
+/// The memo's counts as the report shows them.
+fn host_crypto(s: icsim_protocol::memo::MemoStats) -> HostCrypto {
+    let ops = |c: icsim_protocol::memo::OpCount| HostOps {
+        executed: c.executed,
+        reused: c.reused,
+    };
+    HostCrypto {
+        cache: s.enabled,
+        signature_verifications: ops(s.signature_verifications),
+        payload_decryptions: ops(s.payload_decryptions),
+        image_digests: ops(s.image_digests),
+        payload_blocks: ops(s.payload_blocks),
     }
 }

@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, VecDeque};
 use icsim_protocol::exchange::{
     Addr, AuthServer, Device, InstallTiming, JobKind, Node, Repository, UmEvent, UpdateManager,
 };
+use icsim_protocol::memo::CryptoMemo;
 use icsim_protocol::time::{Duration, Instant};
 use rand_chacha::ChaCha20Rng;
 
@@ -197,6 +198,8 @@ struct CpuCosts {
 
 /// A run in progress.
 pub(crate) struct Engine {
+    /// The run's memo of crypto results and payload blocks, shared by the devices.
+    memo: CryptoMemo,
     start: Instant,
     end: Instant,
     queue: EventQueue<Event>,

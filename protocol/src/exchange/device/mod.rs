@@ -26,6 +26,7 @@ use crate::coap::{
 use crate::cose::Cek;
 use crate::ids::ComponentId;
 use crate::keys::PublicKey;
+use crate::memo::{CryptoMemo, InternedBody};
 use crate::oscore::{
     ContextParams, OscoreError, OscoreOptionValue, PersistentOscoreState, ResponseNonce,
     SecurityContext,
@@ -220,7 +221,7 @@ impl Requester {
 struct Fetch {
     source: Addr,
     path: String,
-    assembler: Block2Assembler,
+    assembler: Block2Assembler<InternedBody>,
     handle: Option<RequestHandle>,
     retries_left: u32,
 }
@@ -244,6 +245,8 @@ pub struct Device<R> {
     events: VecDeque<DeviceEvent>,
     coap_before: crate::coap::Stats,
     outbox: VecDeque<Transmit<Addr>>,
+    /// The run-wide memo of crypto results and payload blocks (disabled unless set).
+    memo: CryptoMemo,
 }
 
 impl<R: CryptoRng> Device<R> {
@@ -262,9 +265,16 @@ impl<R: CryptoRng> Device<R> {
             events: VecDeque::new(),
             coap_before: crate::coap::Stats::default(),
             outbox: VecDeque::new(),
+            memo: CryptoMemo::disabled(),
         };
         device.boot(now);
         device
+    }
+
+    /// Share `memo` for this device's verifications and payload blocks (a simulator shares
+    /// one across a fleet; see [`crate::memo`]). Results are the same either way.
+    pub fn set_crypto_memo(&mut self, memo: CryptoMemo) {
+        self.memo = memo;
     }
 
     /// The next event.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::super::wire::UpdatePhase;
 use crate::ids::{ComponentId, UpdateType};
+use crate::memo::CryptoMemo;
 use crate::oscore::{ContextParams, PersistentOscoreState};
 use crate::suit::Digest;
 use crate::verify::{InstalledComponents, VerifiedImage};
@@ -57,11 +58,20 @@ impl Slots {
     /// Write a verified image into the inactive slot. The plaintext is dropped here: the
     /// simulator does not keep images per device.
     pub fn stage(&mut self, verified: VerifiedImage) -> StagedImage {
+        self.stage_memo(verified, &CryptoMemo::disabled())
+    }
+
+    /// [`Slots::stage`] with the image's digest from a run-wide `memo` (the digest of the
+    /// very same shared plaintext was usually computed by the payload check).
+    pub fn stage_memo(&mut self, verified: VerifiedImage, memo: &CryptoMemo) -> StagedImage {
         let env = verified.envelope();
         let image = SlotImage {
             component: env.component().clone(),
             sequence: env.sequence_number(),
-            digest: crate::suit::Digest::sha256(verified.image()),
+            digest: Digest {
+                algorithm: crate::cose::alg::SHA256,
+                bytes: memo.sha256(verified.shared_image()).to_vec(),
+            },
             size: verified.image().len() as u64,
         };
         self.inactive = Some(image.clone());

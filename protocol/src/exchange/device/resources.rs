@@ -15,6 +15,7 @@ use crate::exchange::wire::{
 };
 use crate::exchange::{Addr, CryptoWork, msg};
 use crate::ids::UpdateType;
+use crate::memo::{InternedBody, SharedBytes};
 use crate::time::Instant;
 use crate::verify::{self, Check, CheckOutcome, Rejection, VerifiedEnvelope, VerifyContext};
 
@@ -185,7 +186,7 @@ impl<R: CryptoRng> Device<R> {
             token_types: Some(&token_types),
             defences: self.config.defences,
         };
-        let verdict = verify::verify_envelope(&bytes, &ctx);
+        let verdict = verify::verify_envelope_memo(&bytes, &ctx, &self.memo);
         let ran = |c: Check| {
             verdict
                 .log
@@ -310,7 +311,11 @@ impl<R: CryptoRng> Device<R> {
             Delivery::Fetch { source } => Some(Fetch {
                 source: Addr(source),
                 path: delivery.path.clone(),
-                assembler: Block2Assembler::new(self.config.block_size, max),
+                assembler: Block2Assembler::with_store(
+                    InternedBody::new(self.memo.clone()),
+                    self.config.block_size,
+                    max,
+                ),
                 handle: None,
                 retries_left: self.config.fetch_retries,
             }),
@@ -348,7 +353,7 @@ impl<R: CryptoRng> Device<R> {
             Upload::Reply(reply) => return reply,
             Upload::Complete(body, echo) => (body, echo),
         };
-        match self.finish_payload(&body) {
+        match self.finish_payload(&SharedBytes::from(body)) {
             Some(refusal) => refusal,
             None => {
                 let mut reply = msg::response(ResponseType::Changed, Vec::new());
@@ -361,15 +366,20 @@ impl<R: CryptoRng> Device<R> {
     }
 
     /// Verify the complete payload and stage it; the refusal if it fails.
-    fn finish_payload(&mut self, payload: &[u8]) -> Option<Packet> {
+    fn finish_payload(&mut self, payload: &SharedBytes) -> Option<Packet> {
         let UpdateState::Downloading { envelope, cek, .. } =
             std::mem::replace(&mut self.update, UpdateState::Idle)
         else {
             return Some(conflict("not_awaiting_payload"));
         };
         let sequence = envelope.sequence_number();
-        let (log, result) =
-            verify::verify_payload(*envelope, cek.as_ref(), payload, self.config.defences);
+        let (log, result) = verify::verify_payload_memo(
+            *envelope,
+            cek.as_ref(),
+            payload,
+            self.config.defences,
+            &self.memo,
+        );
         let decrypted = log
             .0
             .iter()
@@ -381,7 +391,7 @@ impl<R: CryptoRng> Device<R> {
         });
         match result {
             Ok(image) => {
-                let staged = self.persistent.slots.stage(image);
+                let staged = self.persistent.slots.stage_memo(image, &self.memo);
                 let bytes = staged.image().size;
                 self.events
                     .push_back(DeviceEvent::Staged { sequence, bytes });
@@ -621,10 +631,14 @@ impl<R: CryptoRng> Device<R> {
             Ok(BlockStep::Complete(_)) => {
                 let body = std::mem::replace(
                     &mut fetch.assembler,
-                    Block2Assembler::new(self.config.block_size, 0),
+                    Block2Assembler::with_store(
+                        InternedBody::new(self.memo.clone()),
+                        self.config.block_size,
+                        0,
+                    ),
                 );
-                let body = body.into_body().unwrap_or_default();
-                self.finish_payload(&body);
+                let body = body.into_body().map(InternedBody::into_bytes);
+                self.finish_payload(&body.unwrap_or_default());
             }
             Err(BlockError::TooLarge { .. } | BlockError::AnnouncedSizeMismatch) => {
                 // More (or other) bytes than the manifest announces: refused by the size

@@ -1,0 +1,425 @@
+//! Run-wide sharing of payload bytes and memoisation of pure cryptographic functions, for
+//! simulations of large fleets in which thousands of devices check the same envelope and
+//! decrypt the same payload.
+//!
+//! Nothing here weakens a check. Each memoised function is pure, and a result is reused only
+//! for inputs that are *exactly* the same as those it was computed from:
+//!
+//! - **Signature verification** (ES256): the key (its SEC1 encoding), the signed bytes and
+//!   the signature are kept in full and compared byte for byte; a tampered byte anywhere
+//!   misses and is verified for real.
+//! - **Payload blocks** are interned: a block whose bytes equal (byte for byte) a block
+//!   already received anywhere in the run is stored as a reference to that one
+//!   ([`SharedBytes`]), so a device holds a list of references rather than a copy of the
+//!   image.
+//! - **Payload decryption** (A128GCM) is keyed by the content-encryption key, the encoded
+//!   COSE_Encrypt (algorithm, IV and protected header: everything that enters the AEAD
+//!   besides the key and ciphertext) and the ciphertext as its list of interned blocks.
+//!   Interned blocks are immutable and kept alive by the memo, so equal references mean
+//!   equal bytes; different blocks (tampered, or the same bytes cut into other block sizes)
+//!   miss and are decrypted for real. The plaintext is one shared buffer.
+//! - **SHA-256 of an image** is keyed by the shared plaintext buffer, held alive by the memo
+//!   (so its address cannot be reused for other bytes).
+//!
+//! A disabled memo ([`CryptoMemo::disabled`], `--no-crypto-cache`) executes every operation
+//! and interns nothing; either way it counts operations executed and reused
+//! ([`MemoStats`]). It is shared by the nodes of one run through cheap clones (`Rc`): one
+//! run is one thread.
+//!
+//! What the *device* pays in simulated CPU time is accounted elsewhere, per operation the
+//! protocol performs, and does not depend on the memo.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::coap::BodyStore;
+use crate::keys::PublicKey;
+
+/// Counts of one memoised operation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpCount {
+    /// Computed for real.
+    pub executed: u64,
+    /// Answered from the memo.
+    pub reused: u64,
+}
+
+impl OpCount {
+    fn count(&mut self, reused: bool) {
+        if reused {
+            self.reused += 1;
+        } else {
+            self.executed += 1;
+        }
+    }
+}
+
+/// What a memo did in a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoStats {
+    /// Whether memoisation was on.
+    pub enabled: bool,
+    /// ES256 signature verifications.
+    pub signature_verifications: OpCount,
+    /// Payload decryptions (A128GCM over a whole payload).
+    pub payload_decryptions: OpCount,
+    /// SHA-256 digests of whole images.
+    pub image_digests: OpCount,
+    /// Payload blocks received: `executed` counts blocks stored as new buffers, `reused`
+    /// blocks that refer to an equal block already held.
+    pub payload_blocks: OpCount,
+}
+
+/// One verification, kept in full.
+type SignatureKey = (Vec<u8>, Vec<u8>, Vec<u8>);
+/// One decryption: key, encoded COSE_Encrypt, addresses of the ciphertext's blocks.
+type DecryptionKey = ([u8; 16], Vec<u8>, Vec<usize>);
+/// A decryption's ciphertext (kept alive) and plaintext (`None`: it failed).
+type Decryption = (SharedBytes, Option<Arc<[u8]>>);
+
+#[derive(Default)]
+struct Memo {
+    stats: MemoStats,
+    signatures: BTreeMap<SignatureKey, bool>,
+    blocks: BTreeSet<Arc<[u8]>>,
+    /// Each entry keeps the blocks it was computed from alive.
+    decryptions: BTreeMap<DecryptionKey, Decryption>,
+    /// Keyed by buffer address; the entry keeps the buffer alive.
+    digests: BTreeMap<usize, (Arc<[u8]>, [u8; 32])>,
+}
+
+/// A run-wide memo of pure cryptographic functions and interned payload blocks; clones
+/// share it. See the [module documentation](self).
+#[derive(Clone)]
+pub struct CryptoMemo {
+    enabled: bool,
+    memo: Rc<RefCell<Memo>>,
+}
+
+impl std::fmt::Debug for CryptoMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CryptoMemo")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Default for CryptoMemo {
+    /// A disabled memo: everything is executed.
+    fn default() -> Self {
+        Self::disabled()
+    }
+}
+
+impl CryptoMemo {
+    /// A memo that reuses results.
+    pub fn new() -> Self {
+        Self::with_enabled(true)
+    }
+
+    /// A memo that executes everything and only counts.
+    pub fn disabled() -> Self {
+        Self::with_enabled(false)
+    }
+
+    /// A memo that reuses results if `enabled`.
+    pub fn with_enabled(enabled: bool) -> Self {
+        let memo = Memo {
+            stats: MemoStats {
+                enabled,
+                ..MemoStats::default()
+            },
+            ..Memo::default()
+        };
+        CryptoMemo {
+            enabled,
+            memo: Rc::new(RefCell::new(memo)),
+        }
+    }
+
+    /// The counts so far.
+    pub fn stats(&self) -> MemoStats {
+        self.memo.borrow().stats
+    }
+
+    /// Verify an ES256 `signature` over `message` with `key` (see [`PublicKey::verify`]).
+    pub fn verify_signature(&self, key: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
+        if !self.enabled {
+            self.memo
+                .borrow_mut()
+                .stats
+                .signature_verifications
+                .count(false);
+            return key.verify(message, signature);
+        }
+        let entry = (key.to_sec1(), message.to_vec(), signature.to_vec());
+        let mut memo = self.memo.borrow_mut();
+        let known = memo.signatures.get(&entry).copied();
+        memo.stats.signature_verifications.count(known.is_some());
+        match known {
+            Some(valid) => valid,
+            None => {
+                let valid = key.verify(message, signature);
+                memo.signatures.insert(entry, valid);
+                valid
+            }
+        }
+    }
+
+    /// A received payload block as a shared buffer: the one already held with the same
+    /// bytes, if any.
+    pub fn block(&self, bytes: &[u8]) -> Arc<[u8]> {
+        let mut memo = self.memo.borrow_mut();
+        if !self.enabled {
+            memo.stats.payload_blocks.count(false);
+            return Arc::from(bytes);
+        }
+        if let Some(known) = memo.blocks.get(bytes) {
+            let known = Arc::clone(known);
+            memo.stats.payload_blocks.count(true);
+            return known;
+        }
+        let block: Arc<[u8]> = Arc::from(bytes);
+        memo.blocks.insert(Arc::clone(&block));
+        memo.stats.payload_blocks.count(false);
+        block
+    }
+
+    /// Decrypt `ciphertext` with `key` under the encoded COSE_Encrypt `structure`, with
+    /// `decrypt` (given the whole ciphertext) doing the real work; `None` if it fails
+    /// (a failure is memoised too: the same inputs always fail).
+    pub fn decrypt_payload(
+        &self,
+        key: &[u8; 16],
+        structure: &[u8],
+        ciphertext: &SharedBytes,
+        decrypt: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+    ) -> Option<Arc<[u8]>> {
+        if !self.enabled {
+            self.memo
+                .borrow_mut()
+                .stats
+                .payload_decryptions
+                .count(false);
+            return decrypt(&ciphertext.to_vec()).map(Arc::from);
+        }
+        let entry = (*key, structure.to_vec(), ciphertext.addresses());
+        let mut memo = self.memo.borrow_mut();
+        if let Some((_, plain)) = memo.decryptions.get(&entry) {
+            let plain = plain.clone();
+            memo.stats.payload_decryptions.count(true);
+            return plain;
+        }
+        let plain: Option<Arc<[u8]>> = decrypt(&ciphertext.to_vec()).map(Arc::from);
+        memo.stats.payload_decryptions.count(false);
+        memo.decryptions
+            .insert(entry, (ciphertext.clone(), plain.clone()));
+        plain
+    }
+
+    /// The SHA-256 of a shared image buffer.
+    pub fn sha256(&self, image: &Arc<[u8]>) -> [u8; 32] {
+        if !self.enabled {
+            self.memo.borrow_mut().stats.image_digests.count(false);
+            return Sha256::digest(image).into();
+        }
+        let address = image.as_ptr() as usize;
+        let mut memo = self.memo.borrow_mut();
+        if let Some((_, digest)) = memo.digests.get(&address) {
+            let digest = *digest;
+            memo.stats.image_digests.count(true);
+            return digest;
+        }
+        let digest: [u8; 32] = Sha256::digest(image).into();
+        memo.stats.image_digests.count(false);
+        memo.digests.insert(address, (Arc::clone(image), digest));
+        digest
+    }
+}
+
+/// Bytes held as a list of shared buffers (received payload blocks).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharedBytes {
+    chunks: Vec<Arc<[u8]>>,
+    len: usize,
+}
+
+impl SharedBytes {
+    /// Empty.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Append a shared buffer.
+    pub fn push(&mut self, chunk: Arc<[u8]>) {
+        self.len += chunk.len();
+        self.chunks.push(chunk);
+    }
+
+    /// The number of bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The bytes, copied into one buffer.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len);
+        for c in &self.chunks {
+            out.extend_from_slice(c);
+        }
+        out
+    }
+
+    /// The addresses of the buffers, in order (equal lists of live buffers mean equal
+    /// bytes, as buffers are never changed).
+    fn addresses(&self) -> Vec<usize> {
+        self.chunks.iter().map(|c| c.as_ptr() as usize).collect()
+    }
+}
+
+/// A Block2 body store that keeps each block as a shared buffer from a memo, so that a
+/// device downloading an image holds references, not a copy.
+#[derive(Debug, Clone)]
+pub struct InternedBody {
+    memo: CryptoMemo,
+    bytes: SharedBytes,
+}
+
+impl InternedBody {
+    /// An empty body whose blocks are interned in `memo`.
+    pub fn new(memo: CryptoMemo) -> Self {
+        InternedBody {
+            memo,
+            bytes: SharedBytes::new(),
+        }
+    }
+
+    /// The bytes received.
+    pub fn into_bytes(self) -> SharedBytes {
+        self.bytes
+    }
+}
+
+impl BodyStore for InternedBody {
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    fn append(&mut self, block: &[u8]) {
+        self.bytes.push(self.memo.block(block));
+    }
+}
+
+impl From<Vec<u8>> for SharedBytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        let mut s = SharedBytes::new();
+        if !bytes.is_empty() {
+            s.push(Arc::from(bytes));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::PrivateKey;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    fn key() -> PrivateKey {
+        PrivateKey::generate(&mut ChaCha20Rng::seed_from_u64(1), None)
+    }
+
+    #[test]
+    fn a_signature_is_verified_once_and_tampered_bytes_always_miss() {
+        let k = key();
+        let sig = k.sign(b"manifest");
+        for memo in [CryptoMemo::new(), CryptoMemo::disabled()] {
+            for _ in 0..3 {
+                assert!(memo.verify_signature(k.public_key(), b"manifest", &sig));
+            }
+            // One byte changed in the message, the signature, or another key: all fail.
+            assert!(!memo.verify_signature(k.public_key(), b"manifesT", &sig));
+            let mut bad = sig;
+            bad[10] ^= 1;
+            assert!(!memo.verify_signature(k.public_key(), b"manifest", &bad));
+            let other = PrivateKey::generate(&mut ChaCha20Rng::seed_from_u64(2), None);
+            assert!(!memo.verify_signature(other.public_key(), b"manifest", &sig));
+            // A failure is remembered as a failure.
+            assert!(!memo.verify_signature(k.public_key(), b"manifesT", &sig));
+            let s = memo.stats().signature_verifications;
+            if memo.stats().enabled {
+                assert_eq!((s.executed, s.reused), (4, 3));
+            } else {
+                assert_eq!((s.executed, s.reused), (7, 0));
+            }
+        }
+    }
+
+    #[test]
+    fn equal_blocks_share_one_buffer_and_decrypt_once() {
+        let memo = CryptoMemo::new();
+        let a = memo.block(b"block one");
+        let b = memo.block(b"block one");
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = memo.block(b"block two");
+        assert!(!Arc::ptr_eq(&a, &c));
+        let body = |m: &CryptoMemo, second: &[u8]| {
+            let mut s = SharedBytes::new();
+            s.push(m.block(b"block one"));
+            s.push(m.block(second));
+            s
+        };
+        let mut calls = 0;
+        let mut decrypt = |m: &CryptoMemo, s: &SharedBytes| {
+            m.decrypt_payload(&[7; 16], b"structure", s, |ct| {
+                calls += 1;
+                Some(ct.iter().rev().copied().collect())
+            })
+        };
+        let p1 = decrypt(&memo, &body(&memo, b"block two")).unwrap();
+        let p2 = decrypt(&memo, &body(&memo, b"block two")).unwrap();
+        assert!(Arc::ptr_eq(&p1, &p2), "the plaintext is shared");
+        // A tampered block is a different buffer: decrypted for real.
+        let p3 = decrypt(&memo, &body(&memo, b"block tw0")).unwrap();
+        assert_ne!(p1, p3);
+        assert_eq!(calls, 2);
+        let s = memo.stats();
+        assert_eq!(
+            (s.payload_decryptions.executed, s.payload_decryptions.reused),
+            (2, 1)
+        );
+        assert_eq!(memo.sha256(&p1), memo.sha256(&p2));
+        assert_eq!(memo.sha256(&p1), <[u8; 32]>::from(Sha256::digest(&p1[..])));
+        assert_eq!(memo.stats().image_digests.reused, 2);
+    }
+
+    #[test]
+    fn a_disabled_memo_shares_nothing() {
+        let memo = CryptoMemo::disabled();
+        let a = memo.block(b"same");
+        let b = memo.block(b"same");
+        assert!(!Arc::ptr_eq(&a, &b));
+        let mut s = SharedBytes::new();
+        s.push(a);
+        let mut calls = 0;
+        for _ in 0..2 {
+            memo.decrypt_payload(&[1; 16], b"x", &s, |ct| {
+                calls += 1;
+                Some(ct.to_vec())
+            });
+        }
+        assert_eq!(calls, 2);
+        assert_eq!(memo.stats().payload_blocks.executed, 2);
+    }
+}
