@@ -30,7 +30,7 @@
 //! protocol performs, and does not depend on the memo.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -85,7 +85,9 @@ type Decryption = (SharedBytes, Option<Arc<[u8]>>);
 struct Memo {
     stats: MemoStats,
     signatures: BTreeMap<SignatureKey, bool>,
-    blocks: BTreeSet<Arc<[u8]>>,
+    /// Interned blocks by (length, first bytes): a cheap key that almost always singles
+    /// out one block, which is then compared in full.
+    blocks: BTreeMap<(usize, [u8; 16]), Vec<Arc<[u8]>>>,
     /// Each entry keeps the blocks it was computed from alive.
     decryptions: BTreeMap<DecryptionKey, Decryption>,
     /// Keyed by buffer address; the entry keeps the buffer alive.
@@ -178,13 +180,17 @@ impl CryptoMemo {
             memo.stats.payload_blocks.count(false);
             return Arc::from(bytes);
         }
-        if let Some(known) = memo.blocks.get(bytes) {
+        let mut prefix = [0u8; 16];
+        let n = bytes.len().min(16);
+        prefix[..n].copy_from_slice(&bytes[..n]);
+        let same = memo.blocks.entry((bytes.len(), prefix)).or_default();
+        if let Some(known) = same.iter().find(|b| ***b == *bytes) {
             let known = Arc::clone(known);
             memo.stats.payload_blocks.count(true);
             return known;
         }
         let block: Arc<[u8]> = Arc::from(bytes);
-        memo.blocks.insert(Arc::clone(&block));
+        same.push(Arc::clone(&block));
         memo.stats.payload_blocks.count(false);
         block
     }
@@ -374,6 +380,12 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         let c = memo.block(b"block two");
         assert!(!Arc::ptr_eq(&a, &c));
+        // Same length and first 16 bytes, another last byte: another block.
+        let long1 = memo.block(b"0123456789abcdef tail 1");
+        let long2 = memo.block(b"0123456789abcdef tail 2");
+        assert!(!Arc::ptr_eq(&long1, &long2));
+        assert_eq!(&long2[..], b"0123456789abcdef tail 2");
+        assert!(Arc::ptr_eq(&long2, &memo.block(b"0123456789abcdef tail 2")));
         let body = |m: &CryptoMemo, second: &[u8]| {
             let mut s = SharedBytes::new();
             s.push(m.block(b"block one"));
