@@ -21,8 +21,10 @@
 //! - **SHA-256 of an image** is keyed by the shared plaintext buffer, held alive by the memo
 //!   (so its address cannot be reused for other bytes).
 //!
-//! A disabled memo ([`CryptoMemo::disabled`], `--no-crypto-cache`) executes every operation
-//! and interns nothing; either way it counts operations executed and reused
+//! A disabled memo ([`CryptoMemo::disabled`], `--no-crypto-cache`) executes every
+//! cryptographic operation; it still shares equal payload blocks, which is a matter of
+//! memory, not of cryptography (the decryption then runs over a copy of the whole
+//! ciphertext, as on a device). Either way it counts operations executed and reused
 //! ([`MemoStats`]). It is shared by the nodes of one run through cheap clones (`Rc`): one
 //! run is one thread.
 //!
@@ -123,7 +125,7 @@ impl CryptoMemo {
         Self::with_enabled(true)
     }
 
-    /// A memo that executes everything and only counts.
+    /// A memo that executes every cryptographic operation (and still shares equal blocks).
     pub fn disabled() -> Self {
         Self::with_enabled(false)
     }
@@ -176,10 +178,6 @@ impl CryptoMemo {
     /// bytes, if any.
     pub fn block(&self, bytes: &[u8]) -> Arc<[u8]> {
         let mut memo = self.memo.borrow_mut();
-        if !self.enabled {
-            memo.stats.payload_blocks.count(false);
-            return Arc::from(bytes);
-        }
         let mut prefix = [0u8; 16];
         let n = bytes.len().min(16);
         prefix[..n].copy_from_slice(&bytes[..n]);
@@ -417,11 +415,11 @@ mod tests {
     }
 
     #[test]
-    fn a_disabled_memo_shares_nothing() {
+    fn a_disabled_memo_shares_blocks_but_computes_everything() {
         let memo = CryptoMemo::disabled();
         let a = memo.block(b"same");
         let b = memo.block(b"same");
-        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(Arc::ptr_eq(&a, &b));
         let mut s = SharedBytes::new();
         s.push(a);
         let mut calls = 0;
@@ -432,6 +430,11 @@ mod tests {
             });
         }
         assert_eq!(calls, 2);
-        assert_eq!(memo.stats().payload_blocks.executed, 2);
+        let stats = memo.stats();
+        assert_eq!(
+            (stats.payload_blocks.executed, stats.payload_blocks.reused),
+            (1, 1)
+        );
+        assert_eq!(stats.payload_decryptions.executed, 2);
     }
 }

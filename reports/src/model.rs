@@ -242,7 +242,7 @@ pub struct HostCrypto {
     /// SHA-256 digests of whole images.
     pub image_digests: HostOps,
     /// Payload blocks received by devices: stored as new buffers (`executed`) or shared
-    /// with an equal block already held (`reused`).
+    /// with an equal block already held (`reused`); shared with the cache off too.
     pub payload_blocks: HostOps,
 }
 
