@@ -106,7 +106,13 @@ impl Metrics {
     }
 
     pub(crate) fn link(&mut self, tier: &str, len: usize, dropped: Option<DropCause>) {
-        let t = self.tiers.entry(tier.to_string()).or_default();
+        // Looked up by `&str`: no allocation per datagram (both tiers exist from the start).
+        if !self.tiers.contains_key(tier) {
+            self.tiers.insert(tier.to_string(), TierTraffic::default());
+        }
+        let Some(t) = self.tiers.get_mut(tier) else {
+            return;
+        };
         t.datagrams += 1;
         t.bytes += len as u64;
         match dropped.map(drop_name) {
