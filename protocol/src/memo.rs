@@ -80,6 +80,8 @@ pub struct MemoStats {
 type SignatureKey = (Vec<u8>, Vec<u8>, Vec<u8>);
 /// One decryption: key, encoded COSE_Encrypt, addresses of the ciphertext's blocks.
 type DecryptionKey = ([u8; 16], Vec<u8>, Vec<usize>);
+/// Interned blocks with the same (length, first 16 bytes).
+type BlockBucket = Vec<Arc<[u8]>>;
 /// A decryption's ciphertext (kept alive) and plaintext (`None`: it failed).
 type Decryption = (SharedBytes, Option<Arc<[u8]>>);
 
@@ -89,7 +91,7 @@ struct Memo {
     signatures: BTreeMap<SignatureKey, bool>,
     /// Interned blocks by (length, first bytes): a cheap key that almost always singles
     /// out one block, which is then compared in full.
-    blocks: BTreeMap<(usize, [u8; 16]), Vec<Arc<[u8]>>>,
+    blocks: BTreeMap<(usize, [u8; 16]), BlockBucket>,
     /// Each entry keeps the blocks it was computed from alive.
     decryptions: BTreeMap<DecryptionKey, Decryption>,
     /// Keyed by buffer address; the entry keeps the buffer alive.
