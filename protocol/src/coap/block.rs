@@ -159,6 +159,11 @@ impl BlockValue {
         encode_uint(u64::from(raw))
     }
 
+    /// The option value as an unsigned integer (before its minimal-length encoding).
+    pub(crate) fn raw(self) -> u32 {
+        (self.num << 4) | (u32::from(self.more) << 3) | u32::from(self.size.szx())
+    }
+
     /// Reads the block option `which` from a message: `Ok(None)` if absent, an error if it
     /// is repeated or does not decode.
     pub fn read(packet: &Packet, which: BlockOption) -> Result<Option<Self>, BlockError> {
@@ -199,6 +204,14 @@ fn single_value(packet: &Packet, option: CoapOption) -> Result<Option<&[u8]>, Bl
         Some(values) if values.len() > 1 => Err(BlockError::RepeatedOption),
         Some(values) => Ok(values.front().map(Vec::as_slice)),
     }
+}
+
+/// An unsigned integer option value in the fewest bytes (RFC 7252 section 3.2), without
+/// allocating: the bytes are `buf[start..]` of the returned `(buf, start)`.
+pub(crate) fn uint_bytes(value: u32) -> ([u8; 4], usize) {
+    let bytes = value.to_be_bytes();
+    let skip = bytes.iter().take_while(|b| **b == 0).count();
+    (bytes, skip)
 }
 
 /// An unsigned integer option value in the fewest bytes (RFC 7252 section 3.2).

@@ -186,7 +186,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         now: Instant,
         rng: &mut R,
         to: A,
-        mut packet: Packet,
+        packet: Packet,
         reliability: Reliability,
     ) -> Result<RequestHandle, SendError> {
         self.purge(now);
@@ -197,13 +197,11 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             return Err(SendError::TooManyOutstanding);
         }
         let token = self.draw_token(rng, &to)?;
-        packet.set_token(token.as_slice().to_vec());
-        packet.header.set_type(match reliability {
+        let mtype = match reliability {
             Reliability::Confirmable => MessageType::Confirmable,
             Reliability::NonConfirmable => MessageType::NonConfirmable,
-        });
-        packet.header.message_id = 0;
-        let bytes = message::encode(&mut packet, self.max_message_size())?;
+        };
+        let bytes = message::encode(&packet, mtype, 0, token.as_slice(), self.max_message_size())?;
         let initial_timeout = match reliability {
             Reliability::Confirmable => self.config.params.draw_initial_timeout(rng),
             Reliability::NonConfirmable => Duration::ZERO,

@@ -196,12 +196,116 @@ pub(super) fn empty_message(mtype: MessageType, mid: u16) -> Vec<u8> {
     vec![0x40 | (type_bits << 4), 0x00, hi, lo]
 }
 
-/// Encodes a packet built by the application, after the endpoint set type, MID and token.
-pub(super) fn encode(packet: &mut Packet, max_size: usize) -> Result<Vec<u8>, SendError> {
-    packet.header.set_version(1);
-    packet
-        .to_bytes_with_limit(max_size)
-        .map_err(|_| SendError::TooLarge { max: max_size })
+/// Encodes a packet built by the application with the type, message ID and token the
+/// endpoint chose (the packet's own header type, ID and token are ignored).
+///
+/// The bytes are those of `coap-lite`'s `Packet::to_bytes_with_limit` for the packet with
+/// version 1 and that type, ID and token, written in one allocation.
+pub(super) fn encode(
+    packet: &Packet,
+    mtype: MessageType,
+    mid: u16,
+    token: &[u8],
+    max_size: usize,
+) -> Result<Vec<u8>, SendError> {
+    let options = packet
+        .options()
+        .flat_map(|(number, values)| values.iter().map(move |v| (*number, v.as_slice())));
+    encode_parts(
+        mtype,
+        packet.header.code,
+        mid,
+        token,
+        options,
+        &packet.payload,
+        max_size,
+    )
+}
+
+/// Encodes a message from its parts: `options` as (number, value) in ascending number
+/// order (values of one option in order). Byte for byte what `coap-lite` writes for the
+/// same message, including its size check: the limit applies to header, token, options
+/// and payload (plus marker) even for an Empty code, whose payload is not written.
+pub(crate) fn encode_parts<'a, I>(
+    mtype: MessageType,
+    code: MessageClass,
+    mid: u16,
+    token: &[u8],
+    options: I,
+    payload: &[u8],
+    max_size: usize,
+) -> Result<Vec<u8>, SendError>
+where
+    I: Iterator<Item = (u16, &'a [u8])> + Clone,
+{
+    let write_payload = code != MessageClass::Empty && !payload.is_empty();
+    let mut options_len = 0usize;
+    let mut previous = 0u16;
+    for (number, value) in options.clone() {
+        let delta = number.wrapping_sub(previous);
+        options_len += 1 + ext_len(usize::from(delta)) + ext_len(value.len()) + value.len();
+        previous = previous.wrapping_add(delta);
+    }
+    let checked_len = 4 + payload.len() + token.len() + usize::from(write_payload) + options_len;
+    if checked_len > max_size {
+        return Err(SendError::TooLarge { max: max_size });
+    }
+    let mut buf = Vec::with_capacity(checked_len);
+    let type_bits: u8 = match mtype {
+        MessageType::Confirmable => 0,
+        MessageType::NonConfirmable => 1,
+        MessageType::Acknowledgement => 2,
+        MessageType::Reset => 3,
+    };
+    let [hi, lo] = mid.to_be_bytes();
+    // Tokens are at most 8 bytes (the endpoint's own `Token`), so TKL fits its 4 bits.
+    let tkl = (token.len() & 0x0F) as u8;
+    buf.extend_from_slice(&[0x40 | (type_bits << 4) | tkl, u8::from(code), hi, lo]);
+    buf.extend_from_slice(token);
+    let mut previous = 0u16;
+    for (number, value) in options {
+        let delta = number.wrapping_sub(previous);
+        let len = value.len();
+        let nibble = |x: usize| -> u8 {
+            if x <= 12 {
+                x as u8
+            } else if x < 269 {
+                13
+            } else {
+                14
+            }
+        };
+        buf.push((nibble(usize::from(delta)) << 4) | nibble(len));
+        if delta > 12 && delta < 269 {
+            buf.push((delta - 13) as u8);
+        } else if delta >= 269 {
+            buf.extend_from_slice(&(delta - 269).to_be_bytes());
+        }
+        if len > 12 && len < 269 {
+            buf.push((len - 13) as u8);
+        } else if len >= 269 {
+            // As coap-lite does: the extended length is truncated to 16 bits.
+            buf.extend_from_slice(&((len - 269) as u16).to_be_bytes());
+        }
+        buf.extend_from_slice(value);
+        previous = previous.wrapping_add(delta);
+    }
+    if write_payload {
+        buf.push(0xFF);
+        buf.extend_from_slice(payload);
+    }
+    Ok(buf)
+}
+
+/// Extended bytes of an option delta or length: 0 up to 12, 1 up to 268, else 2.
+fn ext_len(x: usize) -> usize {
+    if x <= 12 {
+        0
+    } else if x < 269 {
+        1
+    } else {
+        2
+    }
 }
 
 /// Overwrites the message ID of an encoded message (bytes 2 and 3 of the header).

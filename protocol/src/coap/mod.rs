@@ -77,6 +77,7 @@ mod server;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use block::uint_bytes;
 pub use block::{BlockError, BlockOption, BlockSize, BlockValue, read_size, write_size};
 pub use blockwise::{
     Block1Receiver, Block1Sender, Block2Assembler, BlockSlice, BlockStep, BodyStore, serve_block2,

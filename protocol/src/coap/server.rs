@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 
-use coap_lite::{MessageType, Packet};
+use coap_lite::{MessageClass, MessageType, Packet, ResponseType};
 use rand_core::Rng;
 
 use super::endpoint::{Backoff, MidOwner, Timer};
@@ -58,23 +58,64 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         now: Instant,
         rng: &mut R,
         id: IncomingId,
-        mut packet: Packet,
+        packet: Packet,
     ) -> Result<(), SendError> {
+        let code = packet.header.code;
+        self.respond_with(now, rng, id, code, |mtype, mid, token, max| {
+            message::encode(&packet, mtype, mid, token, max)
+        })
+    }
+
+    /// [`Endpoint::respond`] with a response given as its parts: `options` as (number,
+    /// value) in ascending number order, and the payload. Sends the same bytes as
+    /// `respond` with the equivalent packet, without building one.
+    pub(crate) fn respond_parts<R: Rng + ?Sized>(
+        &mut self,
+        now: Instant,
+        rng: &mut R,
+        id: IncomingId,
+        code: ResponseType,
+        options: &[(u16, &[u8])],
+        payload: &[u8],
+    ) -> Result<(), SendError> {
+        let code = MessageClass::Response(code);
+        self.respond_with(now, rng, id, code, |mtype, mid, token, max| {
+            let options = options.iter().map(|&(n, v)| (n, v));
+            message::encode_parts(mtype, code, mid, token, options, payload, max)
+        })
+    }
+
+    /// The body of `respond`: `encode` writes the response with the given type, message ID
+    /// and token, within the given maximum size.
+    fn respond_with<R: Rng + ?Sized, F>(
+        &mut self,
+        now: Instant,
+        rng: &mut R,
+        id: IncomingId,
+        code: MessageClass,
+        encode: F,
+    ) -> Result<(), SendError>
+    where
+        F: FnOnce(MessageType, u16, &[u8], usize) -> Result<Vec<u8>, SendError>,
+    {
         self.purge(now);
-        if !message::is_response(packet.header.code) {
+        if !message::is_response(code) {
             return Err(SendError::NotAResponse);
         }
         let Some(req) = self.incoming.get(&id) else {
             return Err(SendError::UnknownRequest);
         };
-        let (peer, req_mid, confirmable, acked) =
-            (req.peer.clone(), req.mid, req.confirmable, req.acked);
-        packet.set_token(req.token.as_slice().to_vec());
+        let (peer, req_mid, confirmable, acked, token) = (
+            req.peer.clone(),
+            req.mid,
+            req.confirmable,
+            req.acked,
+            req.token,
+        );
+        let token = token.as_slice();
         let max = self.max_message_size();
         if confirmable && !acked {
-            packet.header.set_type(MessageType::Acknowledgement);
-            packet.header.message_id = req_mid;
-            let bytes = message::encode(&mut packet, max)?;
+            let bytes = encode(MessageType::Acknowledgement, req_mid, token, max)?;
             if let Some(entry) = self.dedup.get_mut(&(peer.clone(), req_mid)) {
                 entry.reply = Some(bytes.clone());
             }
@@ -83,10 +124,8 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             return Ok(());
         }
         let mid = self.alloc_mid(&peer);
-        packet.header.message_id = mid;
         if confirmable {
-            packet.header.set_type(MessageType::Confirmable);
-            let bytes = message::encode(&mut packet, max)?;
+            let bytes = encode(MessageType::Confirmable, mid, token, max)?;
             let backoff = Backoff::new(now, self.config.params.draw_initial_timeout(rng));
             self.timers.insert((backoff.next, Timer::Separate(id)));
             self.by_mid
@@ -103,8 +142,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             self.forget_incoming(id);
             self.push_transmit(peer, bytes);
         } else {
-            packet.header.set_type(MessageType::NonConfirmable);
-            let bytes = message::encode(&mut packet, max)?;
+            let bytes = encode(MessageType::NonConfirmable, mid, token, max)?;
             self.forget_incoming(id);
             self.push_transmit(peer, bytes);
         }

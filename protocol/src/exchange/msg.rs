@@ -8,8 +8,12 @@ use crate::coap::{BlockOption, BlockValue};
 pub(crate) fn request(method: RequestType, path: &str, payload: Vec<u8>) -> Packet {
     let mut p = Packet::new();
     p.header.code = MessageClass::Request(method);
-    for seg in path.split('/').filter(|s| !s.is_empty()) {
-        p.add_option(CoapOption::UriPath, seg.as_bytes().to_vec());
+    for seg in path
+        .as_bytes()
+        .split(|b| *b == b'/')
+        .filter(|s| !s.is_empty())
+    {
+        p.add_option(CoapOption::UriPath, seg.to_vec());
     }
     p.payload = payload;
     p
@@ -35,6 +39,24 @@ pub(crate) fn path(p: &Packet) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// [`path`] into `out` (cleared first, its allocation reused); `false` when a segment is
+/// not UTF-8.
+pub(crate) fn path_into(p: &Packet, out: &mut String) -> bool {
+    out.clear();
+    if let Some(segments) = p.get_option(CoapOption::UriPath) {
+        for (i, seg) in segments.iter().enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            let Ok(seg) = std::str::from_utf8(seg) else {
+                return false;
+            };
+            out.push_str(seg);
+        }
+    }
+    true
 }
 
 /// The request method, if the packet is a request.

@@ -11,7 +11,8 @@ use rand_core::CryptoRng;
 use super::msg;
 use super::{Addr, Node};
 use crate::coap::{
-    BlockOption, BlockSize, Endpoint, EndpointConfig, Event, Transmit, serve_block2, write_size,
+    BlockOption, BlockSize, BlockValue, Endpoint, EndpointConfig, Event, Transmit, serve_block2,
+    uint_bytes,
 };
 use crate::time::Instant;
 
@@ -22,6 +23,8 @@ pub struct Repository<R> {
     endpoint: Endpoint<Addr>,
     objects: BTreeMap<String, Arc<[u8]>>,
     block_size: BlockSize,
+    /// Scratch buffer for the Uri-Path of the request being answered.
+    path_buf: String,
     /// Blocks served (for the report's repository load).
     pub blocks_served: u64,
     /// Requests refused (unknown path, bad option, wrong method).
@@ -42,6 +45,7 @@ impl<R: CryptoRng> Repository<R> {
             rng,
             objects: BTreeMap::new(),
             block_size,
+            path_buf: String::new(),
             blocks_served: 0,
             requests_refused: 0,
         }
@@ -68,45 +72,90 @@ impl<R: CryptoRng> Repository<R> {
             let Event::RequestReceived { id, request, .. } = event else {
                 continue;
             };
-            let reply = self.answer(&request);
             // The request id is fresh from this endpoint; answering it cannot fail but for
             // an oversize reply, which the block size rules out.
-            let _ = self.endpoint.respond(now, &mut self.rng, id, reply);
+            let _ = match self.answer(&request) {
+                Answer::Refuse(code) => {
+                    self.requests_refused += 1;
+                    self.endpoint
+                        .respond_parts(now, &mut self.rng, id, code, &[], &[])
+                }
+                Answer::Block { body, slice } => {
+                    self.blocks_served += 1;
+                    let payload = &body[slice.start..slice.end];
+                    let (block, block_at) = uint_bytes(slice.value.raw());
+                    let (size, size_at) = uint_bytes(u32::try_from(body.len()).unwrap_or(u32::MAX));
+                    let block_opt = (BlockOption::Block2.number(), &block[block_at..]);
+                    let size_opt = (BlockOption::Block2.size_number(), &size[size_at..]);
+                    // Block2 (23) before Size2 (28): ascending option numbers.
+                    let options: &[(u16, &[u8])] = if slice.value.num() == 0 {
+                        &[block_opt, size_opt]
+                    } else {
+                        &[block_opt]
+                    };
+                    self.endpoint.respond_parts(
+                        now,
+                        &mut self.rng,
+                        id,
+                        ResponseType::Content,
+                        options,
+                        payload,
+                    )
+                }
+            };
         }
     }
 
-    fn answer(&mut self, request: &coap_lite::Packet) -> coap_lite::Packet {
-        let refuse = |this: &mut Self, code| {
-            this.requests_refused += 1;
-            msg::response(code, Vec::new())
-        };
+    /// What to answer to `request`: a refusal code, or a block of a stored object (the
+    /// object shared, the block named by its range, nothing copied).
+    fn answer(&mut self, request: &coap_lite::Packet) -> Answer {
         if msg::method(request) != Some(RequestType::Get) {
-            return refuse(self, ResponseType::MethodNotAllowed);
+            return Answer::Refuse(ResponseType::MethodNotAllowed);
         }
-        let Some(body) = msg::path(request).and_then(|p| self.objects.get(&p).cloned()) else {
-            return refuse(self, ResponseType::NotFound);
+        if !msg::path_into(request, &mut self.path_buf) {
+            return Answer::Refuse(ResponseType::NotFound);
+        }
+        let Some(body) = self.objects.get(self.path_buf.as_str()).cloned() else {
+            return Answer::Refuse(ResponseType::NotFound);
         };
         let requested = match msg::block(request, BlockOption::Block2) {
             Ok(b) => b,
-            Err(_) => return refuse(self, ResponseType::BadOption),
+            Err(_) => return Answer::Refuse(ResponseType::BadOption),
         };
         match serve_block2(&body, requested, self.block_size) {
             Ok(slice) => {
-                self.blocks_served += 1;
-                let mut reply = msg::response(ResponseType::Content, slice.payload.to_vec());
-                slice.value.write(&mut reply, BlockOption::Block2);
-                if slice.value.num() == 0 {
-                    write_size(
-                        &mut reply,
-                        BlockOption::Block2,
-                        u32::try_from(body.len()).unwrap_or(u32::MAX),
-                    );
-                }
-                reply
+                // `serve_block2` cuts the payload at the block's offset.
+                let start = slice.value.offset() as usize;
+                let slice = ServedBlock {
+                    value: slice.value,
+                    start,
+                    end: start + slice.payload.len(),
+                };
+                Answer::Block { body, slice }
             }
-            Err(e) => refuse(self, e.response_code()),
+            Err(e) => Answer::Refuse(e.response_code()),
         }
     }
+}
+
+/// The answer to one request.
+enum Answer {
+    /// An error response with this code and no payload.
+    Refuse(ResponseType),
+    /// 2.05 Content with one block of `body`.
+    Block {
+        /// The whole object.
+        body: Arc<[u8]>,
+        /// Which block.
+        slice: ServedBlock,
+    },
+}
+
+/// A block of a stored object: its Block2 value and byte range.
+struct ServedBlock {
+    value: BlockValue,
+    start: usize,
+    end: usize,
 }
 
 impl<R: CryptoRng> Node for Repository<R> {
