@@ -221,8 +221,14 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
                 state: OutState::Queued,
             },
         );
-        self.queues.entry(to.clone()).or_default().push_back(handle);
-        self.pump(now, &to);
+        // With no queue for the peer and a free NSTART slot, `pump` would pop this request
+        // right after queueing it: send it at once instead.
+        if !self.queues.contains_key(&to) && self.active_count(&to) < self.nstart() {
+            self.dispatch(now, handle);
+        } else {
+            self.queues.entry(to.clone()).or_default().push_back(handle);
+            self.pump(now, &to);
+        }
         Ok(handle)
     }
 
@@ -329,15 +335,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
 
     /// A message ID not in use with `peer` by any of our messages in flight.
     pub(super) fn alloc_mid(&mut self, peer: &A) -> u16 {
-        for _ in 0..=u16::MAX {
-            let mid = self.next_mid;
-            self.next_mid = mid.wrapping_add(1);
-            if !self.by_mid.contains_key(&(peer.clone(), mid)) {
-                return mid;
-            }
-        }
-        // Unreachable in practice: the caps keep far fewer than 65536 messages in flight.
-        self.next_mid
+        free_mid(&mut self.next_mid, &self.by_mid, peer)
     }
 
     // ---- client side ----
@@ -357,8 +355,12 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
 
     /// Sends queued requests to `peer` while NSTART allows.
     fn pump(&mut self, now: Instant, peer: &A) {
-        let limit = self.config.params.nstart.max(1);
-        while self.active.get(peer).copied().unwrap_or(0) < limit {
+        if !self.queues.contains_key(peer) {
+            // Nothing queued (empty queues are removed).
+            return;
+        }
+        let limit = self.nstart();
+        while self.active_count(peer) < limit {
             let Some(handle) = self.queues.get_mut(peer).and_then(VecDeque::pop_front) else {
                 break;
             };
@@ -369,16 +371,24 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         }
     }
 
+    /// NSTART: how many requests to one peer may be outstanding.
+    fn nstart(&self) -> u32 {
+        self.config.params.nstart.max(1)
+    }
+
+    /// Outstanding requests to `peer`, counted against NSTART.
+    fn active_count(&self, peer: &A) -> u32 {
+        self.active.get(peer).copied().unwrap_or(0)
+    }
+
     /// First transmission of a queued request.
     fn dispatch(&mut self, now: Instant, handle: RequestHandle) {
-        let Some(peer) = self.requests.get(&handle).map(|r| r.peer.clone()) else {
-            return;
-        };
-        let mid = self.alloc_mid(&peer);
         let response_timeout = self.config.response_timeout;
         let Some(req) = self.requests.get_mut(&handle) else {
             return;
         };
+        let peer = req.peer.clone();
+        let mid = free_mid(&mut self.next_mid, &self.by_mid, &peer);
         message::patch_mid(&mut req.bytes, mid);
         req.mid = Some(mid);
         req.state = match req.reliability {
@@ -563,4 +573,21 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             }
         }
     }
+}
+
+/// The next message ID from the counter `next_mid` not in use with `peer` in `by_mid`.
+fn free_mid<A: Clone + Ord>(
+    next_mid: &mut u16,
+    by_mid: &BTreeMap<(A, u16), MidOwner>,
+    peer: &A,
+) -> u16 {
+    for _ in 0..=u16::MAX {
+        let mid = *next_mid;
+        *next_mid = mid.wrapping_add(1);
+        if !by_mid.contains_key(&(peer.clone(), mid)) {
+            return mid;
+        }
+    }
+    // Unreachable in practice: the caps keep far fewer than 65536 messages in flight.
+    *next_mid
 }

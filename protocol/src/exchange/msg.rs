@@ -1,5 +1,7 @@
 //! Small helpers to build and read CoAP messages (coap-lite `Packet`).
 
+use std::collections::LinkedList;
+
 use coap_lite::{CoapOption, MessageClass, Packet, RequestType, ResponseType};
 
 use crate::coap::{BlockOption, BlockValue};
@@ -8,12 +10,15 @@ use crate::coap::{BlockOption, BlockValue};
 pub(crate) fn request(method: RequestType, path: &str, payload: Vec<u8>) -> Packet {
     let mut p = Packet::new();
     p.header.code = MessageClass::Request(method);
-    for seg in path
+    // One option insertion for all segments (as many `add_option` calls would build).
+    let segments: LinkedList<Vec<u8>> = path
         .as_bytes()
         .split(|b| *b == b'/')
         .filter(|s| !s.is_empty())
-    {
-        p.add_option(CoapOption::UriPath, seg.to_vec());
+        .map(<[u8]>::to_vec)
+        .collect();
+    if !segments.is_empty() {
+        p.set_option(CoapOption::UriPath, segments);
     }
     p.payload = payload;
     p
