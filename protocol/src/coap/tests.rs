@@ -566,3 +566,57 @@ fn encoder_writes_the_bytes_of_coap_lite() {
         assert_eq!(ours, theirs, "{p:?}");
     }
 }
+
+/// `coap-lite`'s parse and the endpoint's former check for a trailing payload marker.
+fn reference_parse(bytes: &[u8]) -> Result<(Packet, bool), FormatError> {
+    use coap_lite::error::MessageError;
+    let packet = Packet::from_bytes(bytes).map_err(|e| match e {
+        MessageError::InvalidHeader | MessageError::InvalidPacketLength => FormatError::Truncated,
+        MessageError::InvalidTokenLength => FormatError::TokenLength,
+        MessageError::InvalidOptionDelta => FormatError::OptionDelta,
+        MessageError::InvalidOptionLength => FormatError::OptionLength,
+    })?;
+    let marker = packet.payload.is_empty()
+        && bytes.last() == Some(&0xFF)
+        && packet
+            .to_bytes_unlimited()
+            .is_ok_and(|re| re.len() + 1 == bytes.len());
+    Ok((packet, marker))
+}
+
+#[test]
+fn parser_agrees_with_coap_lite_on_valid_and_mangled_datagrams() {
+    let mut r = rng(11);
+    let mut checked = 0;
+    for i in 0..20_000 {
+        let mut p = random_packet(&mut r);
+        p.set_token((0..r.next_u32() % 9).map(|_| r.next_u32() as u8).collect());
+        p.header.message_id = r.next_u32() as u16;
+        let mut bytes = p.to_bytes_unlimited().expect("encodes");
+        match i % 4 {
+            0 => {}
+            1 => {
+                // Flip a few bytes.
+                for _ in 0..1 + r.next_u32() % 3 {
+                    let at = (r.next_u32() as usize) % bytes.len();
+                    bytes[at] = r.next_u32() as u8;
+                }
+            }
+            2 => {
+                let keep = (r.next_u32() as usize) % (bytes.len() + 1);
+                bytes.truncate(keep);
+                if r.next_u32() % 2 == 0 {
+                    bytes.push(0xFF);
+                }
+            }
+            _ => {
+                bytes = (0..r.next_u32() % 40).map(|_| r.next_u32() as u8).collect();
+            }
+        }
+        let ours = message::parse(&bytes);
+        let theirs = reference_parse(&bytes);
+        assert_eq!(ours, theirs, "{bytes:02x?}");
+        checked += usize::from(ours.is_ok());
+    }
+    assert!(checked > 5_000);
+}
