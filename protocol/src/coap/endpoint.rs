@@ -9,6 +9,7 @@ use rand_core::Rng;
 
 use super::message::{self, Token};
 use super::params::{EndpointConfig, MAX_MESSAGE_SIZE_LIMIT};
+use super::seqmap::SeqMap;
 use super::server::{DedupEntry, InRequest, SeparateResponse};
 use super::{
     DropReason, Event, IncomingId, Reliability, RequestFailure, RequestHandle, SendError, Stats,
@@ -27,7 +28,7 @@ pub struct Endpoint<A> {
     next_handle: u64,
     pub(super) next_incoming: u64,
     /// Requests sent (or queued) and not yet completed.
-    requests: BTreeMap<RequestHandle, OutRequest<A>>,
+    requests: SeqMap<OutRequest<A>>,
     by_token: BTreeMap<(A, Token), RequestHandle>,
     /// Requests waiting for a free NSTART slot, per peer, in order.
     queues: BTreeMap<A, VecDeque<RequestHandle>>,
@@ -35,7 +36,7 @@ pub struct Endpoint<A> {
     active: BTreeMap<A, u32>,
     /// Which of our messages in flight a (peer, message ID) belongs to, for ACK and RST.
     pub(super) by_mid: BTreeMap<(A, u16), MidOwner>,
-    pub(super) incoming: BTreeMap<IncomingId, InRequest<A>>,
+    pub(super) incoming: SeqMap<InRequest<A>>,
     pub(super) separate: BTreeMap<IncomingId, SeparateResponse<A>>,
     pub(super) dedup: BTreeMap<(A, u16), DedupEntry>,
     pub(super) dedup_expiry: BTreeSet<(Instant, A, u16)>,
@@ -144,12 +145,12 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             next_mid: rng.next_u32() as u16,
             next_handle: 0,
             next_incoming: 0,
-            requests: BTreeMap::new(),
+            requests: SeqMap::new(),
             by_token: BTreeMap::new(),
             queues: BTreeMap::new(),
             active: BTreeMap::new(),
             by_mid: BTreeMap::new(),
-            incoming: BTreeMap::new(),
+            incoming: SeqMap::new(),
             separate: BTreeMap::new(),
             dedup: BTreeMap::new(),
             dedup_expiry: BTreeSet::new(),
@@ -210,7 +211,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         self.next_handle += 1;
         self.by_token.insert((to.clone(), token), handle);
         self.requests.insert(
-            handle,
+            handle.0,
             OutRequest {
                 peer: to.clone(),
                 token,
@@ -384,7 +385,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     /// First transmission of a queued request.
     fn dispatch(&mut self, now: Instant, handle: RequestHandle) {
         let response_timeout = self.config.response_timeout;
-        let Some(req) = self.requests.get_mut(&handle) else {
+        let Some(req) = self.requests.get_mut(handle.0) else {
             return;
         };
         let peer = req.peer.clone();
@@ -419,7 +420,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
 
     /// Removes a request and everything that points at it, then lets queued requests go.
     fn finish_request(&mut self, now: Instant, handle: RequestHandle) -> Option<OutRequest<A>> {
-        let req = self.requests.remove(&handle)?;
+        let req = self.requests.remove(handle.0)?;
         self.by_token.remove(&(req.peer.clone(), req.token));
         if let Some(mid) = req.mid {
             let key = (req.peer.clone(), mid);
@@ -474,7 +475,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
 
     fn ack_request(&mut self, now: Instant, from: A, handle: RequestHandle, packet: Packet) {
         let response_timeout = self.config.response_timeout;
-        let Some(req) = self.requests.get_mut(&handle) else {
+        let Some(req) = self.requests.get_mut(handle.0) else {
             return self.drop_datagram(from, DropReason::UnmatchedAck);
         };
         if req.reliability != Reliability::Confirmable {
@@ -526,7 +527,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             .copied()
             .filter(|h| {
                 self.requests
-                    .get(h)
+                    .get(h.0)
                     .is_some_and(|r| !matches!(r.state, OutState::Queued))
             });
         let reply = match (handle.is_some(), confirmable) {
@@ -549,7 +550,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
 
     fn request_timer(&mut self, now: Instant, at: Instant, handle: RequestHandle) {
         let max_retransmit = self.config.params.max_retransmit;
-        let Some(req) = self.requests.get_mut(&handle) else {
+        let Some(req) = self.requests.get_mut(handle.0) else {
             return;
         };
         match &mut req.state {

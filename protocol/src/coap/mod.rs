@@ -72,6 +72,7 @@ mod blockwise;
 mod endpoint;
 mod message;
 mod params;
+mod seqmap;
 mod server;
 
 #[cfg(test)]

@@ -102,7 +102,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         if !message::is_response(code) {
             return Err(SendError::NotAResponse);
         }
-        let Some(req) = self.incoming.get(&id) else {
+        let Some(req) = self.incoming.get(id.0) else {
             return Err(SendError::UnknownRequest);
         };
         let (peer, req_mid, confirmable, acked, token) = (
@@ -154,7 +154,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     /// request or one already acknowledged.
     pub fn acknowledge(&mut self, now: Instant, id: IncomingId) -> Result<(), SendError> {
         self.purge(now);
-        if !self.incoming.contains_key(&id) {
+        if !self.incoming.contains_key(id.0) {
             return Err(SendError::UnknownRequest);
         }
         self.acknowledge_incoming(id);
@@ -191,7 +191,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             self.timers.insert((at, Timer::EmptyAck(id)));
         }
         self.incoming.insert(
-            id,
+            id.0,
             InRequest {
                 peer: from.clone(),
                 mid,
@@ -287,7 +287,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
 
     /// Removes an incoming request and its empty-ACK timer.
     fn forget_incoming(&mut self, id: IncomingId) {
-        if let Some(req) = self.incoming.remove(&id) {
+        if let Some(req) = self.incoming.remove(id.0) {
             if let Some(at) = req.empty_ack_at {
                 self.timers.remove(&(at, Timer::EmptyAck(id)));
             }
@@ -299,7 +299,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
 
     /// Sends the empty ACK of an unanswered CON request, once.
     fn acknowledge_incoming(&mut self, id: IncomingId) {
-        let Some(req) = self.incoming.get_mut(&id) else {
+        let Some(req) = self.incoming.get_mut(id.0) else {
             return;
         };
         if !req.confirmable || req.acked {
@@ -318,7 +318,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     }
 
     pub(super) fn empty_ack_timer(&mut self, id: IncomingId) {
-        if let Some(req) = self.incoming.get_mut(&id) {
+        if let Some(req) = self.incoming.get_mut(id.0) {
             // The timer entry was popped already.
             req.empty_ack_at = None;
         }

@@ -1,0 +1,130 @@
+//! A map for keys issued in increasing order (request handles, incoming request ids): a
+//! deque of slots from the oldest live key on, so that lookups, insertions and removals
+//! are O(1) and move no other entry.
+
+use std::collections::VecDeque;
+
+/// Values by `u64` keys that are inserted in increasing order and removed in any order.
+///
+/// Memory is proportional to the span from the oldest live key to the newest, which the
+/// endpoint's timeouts keep short.
+#[derive(Debug)]
+pub(super) struct SeqMap<V> {
+    /// The key of `slots[0]`.
+    base: u64,
+    slots: VecDeque<Option<V>>,
+    live: usize,
+}
+
+impl<V> SeqMap<V> {
+    pub(super) fn new() -> Self {
+        Self {
+            base: 0,
+            slots: VecDeque::new(),
+            live: 0,
+        }
+    }
+
+    /// How many keys have a value.
+    pub(super) fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Whether no key has a value.
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    fn index(&self, key: u64) -> Option<usize> {
+        let offset = key.checked_sub(self.base)?;
+        usize::try_from(offset)
+            .ok()
+            .filter(|&i| i < self.slots.len())
+    }
+
+    pub(super) fn get(&self, key: u64) -> Option<&V> {
+        self.index(key).and_then(|i| self.slots[i].as_ref())
+    }
+
+    pub(super) fn get_mut(&mut self, key: u64) -> Option<&mut V> {
+        self.index(key).and_then(|i| self.slots[i].as_mut())
+    }
+
+    pub(super) fn contains_key(&self, key: u64) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Inserts `value` at `key`, which must not be below a key inserted before and still
+    /// held (keys come from a counter); returns the value it replaces.
+    pub(super) fn insert(&mut self, key: u64, value: V) -> Option<V> {
+        if self.slots.is_empty() {
+            self.base = key;
+        }
+        if let Some(i) = self.index(key) {
+            let old = self.slots[i].replace(value);
+            if old.is_none() {
+                self.live += 1;
+            }
+            return old;
+        }
+        let Some(offset) = key.checked_sub(self.base) else {
+            // Below the oldest live key: not how the endpoint uses it. Grow at the front.
+            for _ in key..self.base {
+                self.slots.push_front(None);
+            }
+            self.base = key;
+            self.slots[0] = Some(value);
+            self.live += 1;
+            return None;
+        };
+        while (self.slots.len() as u64) < offset {
+            self.slots.push_back(None);
+        }
+        self.slots.push_back(Some(value));
+        self.live += 1;
+        None
+    }
+
+    pub(super) fn remove(&mut self, key: u64) -> Option<V> {
+        let i = self.index(key)?;
+        let value = self.slots[i].take()?;
+        self.live -= 1;
+        while matches!(self.slots.front(), Some(None)) {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+        Some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::SeqMap;
+
+    #[test]
+    fn behaves_like_a_btreemap_for_counter_keys() {
+        let mut ours = SeqMap::new();
+        let mut model = BTreeMap::new();
+        let mut next = 0u64;
+        let mut state = 12345u64;
+        for _ in 0..20_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = state >> 33;
+            if r % 3 == 0 || model.is_empty() {
+                next += 1 + r % 2;
+                assert_eq!(ours.insert(next, r), model.insert(next, r));
+            } else {
+                let key = next.saturating_sub(r % 40);
+                assert_eq!(ours.remove(key), model.remove(&key));
+            }
+            let probe = next.saturating_sub(r % 50);
+            assert_eq!(ours.get(probe), model.get(&probe));
+            assert_eq!(ours.len(), model.len());
+        }
+    }
+}
