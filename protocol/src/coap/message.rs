@@ -86,10 +86,30 @@ impl DropReason {
 }
 
 /// A token as a small copyable key (at most 8 bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) struct Token {
     len: u8,
     bytes: [u8; 8],
+}
+
+impl Token {
+    /// The ordering key: length, then the bytes as one big-endian integer, which orders
+    /// like the byte array (and compares without a `memcmp` call).
+    fn key(&self) -> (u8, u64) {
+        (self.len, u64::from_be_bytes(self.bytes))
+    }
+}
+
+impl PartialOrd for Token {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Token {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
 }
 
 impl Token {

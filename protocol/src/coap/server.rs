@@ -272,11 +272,14 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     /// Forgets duplicate-cache entries (and requests the application never answered) whose
     /// lifetime ended at or before `now`.
     pub(super) fn purge(&mut self, now: Instant) {
-        while let Some((expires, peer, mid)) = self.dedup_expiry.first().cloned() {
-            if expires > now {
+        while self
+            .dedup_expiry
+            .first()
+            .is_some_and(|(expires, ..)| *expires <= now)
+        {
+            let Some((_, peer, mid)) = self.dedup_expiry.pop_first() else {
                 break;
-            }
-            self.dedup_expiry.pop_first();
+            };
             if let Some(entry) = self.dedup.remove(&(peer, mid))
                 && let Some(id) = entry.incoming
             {
