@@ -115,7 +115,7 @@ mod tests {
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             let r = state >> 33;
-            if r % 3 == 0 || model.is_empty() {
+            if r.is_multiple_of(3) || model.is_empty() {
                 next += 1 + r % 2;
                 assert_eq!(ours.insert(next, r), model.insert(next, r));
             } else {

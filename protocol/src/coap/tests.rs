@@ -605,7 +605,7 @@ fn parser_agrees_with_coap_lite_on_valid_and_mangled_datagrams() {
             2 => {
                 let keep = (r.next_u32() as usize) % (bytes.len() + 1);
                 bytes.truncate(keep);
-                if r.next_u32() % 2 == 0 {
+                if r.next_u32().is_multiple_of(2) {
                     bytes.push(0xFF);
                 }
             }
