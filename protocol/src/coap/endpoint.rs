@@ -40,6 +40,9 @@ pub struct Endpoint<A> {
     pub(super) separate: BTreeMap<IncomingId, SeparateResponse<A>>,
     pub(super) dedup: BTreeMap<(A, u16), DedupEntry>,
     pub(super) dedup_expiry: BTreeSet<(Instant, A, u16)>,
+    /// The earliest instant in `dedup_expiry`, kept next to the other fields so that the
+    /// check at every call touches no tree node.
+    pub(super) dedup_next_expiry: Option<Instant>,
     /// Every armed timer; each object also stores its own instant so that the entry can be
     /// removed when its state changes, which keeps `poll_timeout` exact.
     pub(super) timers: BTreeSet<(Instant, Timer)>,
@@ -154,6 +157,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             separate: BTreeMap::new(),
             dedup: BTreeMap::new(),
             dedup_expiry: BTreeSet::new(),
+            dedup_next_expiry: None,
             timers: BTreeSet::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),

@@ -267,11 +267,15 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             self.dedup_expiry.remove(&(old.expires, from.clone(), mid));
         }
         self.dedup_expiry.insert((expires, from.clone(), mid));
+        self.dedup_next_expiry = self.dedup_expiry.first().map(|(at, ..)| *at);
     }
 
     /// Forgets duplicate-cache entries (and requests the application never answered) whose
     /// lifetime ended at or before `now`.
     pub(super) fn purge(&mut self, now: Instant) {
+        if self.dedup_next_expiry.is_none_or(|at| at > now) {
+            return;
+        }
         while self
             .dedup_expiry
             .first()
@@ -286,6 +290,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
                 self.forget_incoming(id);
             }
         }
+        self.dedup_next_expiry = self.dedup_expiry.first().map(|(at, ..)| *at);
     }
 
     /// Removes an incoming request and its empty-ACK timer.
