@@ -30,10 +30,8 @@ pub struct Endpoint<A> {
     /// Requests sent (or queued) and not yet completed.
     requests: SeqMap<OutRequest<A>>,
     by_token: BTreeMap<(A, Token), RequestHandle>,
-    /// Requests waiting for a free NSTART slot, per peer, in order.
-    queues: BTreeMap<A, VecDeque<RequestHandle>>,
-    /// Outstanding requests per peer, counted against NSTART.
-    active: BTreeMap<A, u32>,
+    /// Per peer with requests outstanding or queued: the NSTART count and the queue.
+    peers: BTreeMap<A, PeerSlot>,
     /// Which of our messages in flight a (peer, message ID) belongs to, for ACK and RST.
     pub(super) by_mid: BTreeMap<(A, u16), MidOwner>,
     pub(super) incoming: SeqMap<InRequest<A>>,
@@ -49,6 +47,14 @@ pub struct Endpoint<A> {
     transmits: VecDeque<Transmit<A>>,
     pub(super) events: VecDeque<Event<A>>,
     pub(super) stats: Stats,
+}
+
+/// A peer's requests: how many are outstanding (counted against NSTART) and which wait
+/// for a free slot, in order.
+#[derive(Debug, Default)]
+struct PeerSlot {
+    active: u32,
+    queue: VecDeque<RequestHandle>,
 }
 
 /// What a timer belongs to.
@@ -150,8 +156,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             next_incoming: 0,
             requests: SeqMap::new(),
             by_token: BTreeMap::new(),
-            queues: BTreeMap::new(),
-            active: BTreeMap::new(),
+            peers: BTreeMap::new(),
             by_mid: BTreeMap::new(),
             incoming: SeqMap::new(),
             separate: BTreeMap::new(),
@@ -228,10 +233,19 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         );
         // With no queue for the peer and a free NSTART slot, `pump` would pop this request
         // right after queueing it: send it at once instead.
-        if !self.queues.contains_key(&to) && self.active_count(&to) < self.nstart() {
+        let nstart = self.nstart();
+        if self
+            .peers
+            .get(&to)
+            .is_none_or(|slot| slot.queue.is_empty() && slot.active < nstart)
+        {
             self.dispatch(now, handle);
         } else {
-            self.queues.entry(to.clone()).or_default().push_back(handle);
+            self.peers
+                .entry(to.clone())
+                .or_default()
+                .queue
+                .push_back(handle);
             self.pump(now, &to);
         }
         Ok(handle)
@@ -359,31 +373,29 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     }
 
     /// Sends queued requests to `peer` while NSTART allows.
+    /// Removes the peer's slot once it has neither outstanding nor queued requests.
     fn pump(&mut self, now: Instant, peer: &A) {
-        if !self.queues.contains_key(peer) {
-            // Nothing queued (empty queues are removed).
-            return;
-        }
         let limit = self.nstart();
-        while self.active_count(peer) < limit {
-            let Some(handle) = self.queues.get_mut(peer).and_then(VecDeque::pop_front) else {
-                break;
+        loop {
+            let Some(slot) = self.peers.get_mut(peer) else {
+                return;
+            };
+            if slot.active >= limit {
+                return;
+            }
+            let Some(handle) = slot.queue.pop_front() else {
+                if slot.active == 0 {
+                    self.peers.remove(peer);
+                }
+                return;
             };
             self.dispatch(now, handle);
-        }
-        if self.queues.get(peer).is_some_and(VecDeque::is_empty) {
-            self.queues.remove(peer);
         }
     }
 
     /// NSTART: how many requests to one peer may be outstanding.
     fn nstart(&self) -> u32 {
         self.config.params.nstart.max(1)
-    }
-
-    /// Outstanding requests to `peer`, counted against NSTART.
-    fn active_count(&self, peer: &A) -> u32 {
-        self.active.get(peer).copied().unwrap_or(0)
     }
 
     /// First transmission of a queued request.
@@ -408,16 +420,16 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         }
         self.by_mid
             .insert((peer.clone(), mid), MidOwner::Request(handle));
-        *self.active.entry(peer.clone()).or_default() += 1;
+        self.peers.entry(peer.clone()).or_default().active += 1;
         self.stats.requests_sent += 1;
         self.push_transmit(peer, bytes);
     }
 
     fn deactivate(&mut self, peer: &A) {
-        if let Some(count) = self.active.get_mut(peer) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                self.active.remove(peer);
+        if let Some(slot) = self.peers.get_mut(peer) {
+            slot.active = slot.active.saturating_sub(1);
+            if slot.active == 0 && slot.queue.is_empty() {
+                self.peers.remove(peer);
             }
         }
     }
@@ -439,9 +451,9 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             self.deactivate(&req.peer);
         }
         if matches!(req.state, OutState::Queued)
-            && let Some(queue) = self.queues.get_mut(&req.peer)
+            && let Some(slot) = self.peers.get_mut(&req.peer)
         {
-            queue.retain(|h| *h != handle);
+            slot.queue.retain(|h| *h != handle);
         }
         self.pump(now, &req.peer);
         Some(req)
