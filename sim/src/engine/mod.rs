@@ -1,10 +1,11 @@
 //! The discrete-event engine of one run.
 //!
-//! One tokio current-thread runtime per run with paused time is the clock: the engine
-//! sleeps with `tokio::time::sleep_until` to the millisecond tick of its next event, and
-//! when every task waits the runtime jumps there at once. Within a tick the engine drives
-//! the sans-I/O nodes of `icsim-protocol` from its own event queue at microsecond
-//! resolution (one task and one timer per message would be far too slow for large fleets).
+//! One tokio current-thread runtime per run with paused time is the clock ([`clock`]): the
+//! engine sleeps with `tokio::time::sleep_until` to the millisecond tick of its next event,
+//! and when every task waits the runtime jumps there at once. Within a tick the engine
+//! drives the sans-I/O nodes of `icsim-protocol` from its own event queue ([`queue`]) at
+//! microsecond resolution (one task and one timer per message would be far too slow for
+//! large fleets).
 //! No protocol logic lives here: the engine moves datagrams over the network model, runs
 //! node timers, charges device CPU time, models the backend stations, and runs the rollout.
 
