@@ -218,40 +218,13 @@ pub(super) fn parse(buf: &[u8]) -> Result<(Packet, bool), FormatError> {
             break;
         }
         idx += 1;
-        let delta = match byte >> 4 {
-            13 => {
-                let ext = *buf.get(idx).ok_or(FormatError::OptionLength)?;
-                idx += 1;
-                u16::from(ext) + 13
-            }
-            14 => {
-                if idx + 1 >= buf.len() {
-                    return Err(FormatError::OptionLength);
-                }
-                let ext = u16::from_be_bytes([buf[idx], buf[idx + 1]]);
-                idx += 2;
-                ext.checked_add(269).ok_or(FormatError::OptionDelta)?
-            }
-            15 => return Err(FormatError::OptionDelta),
-            d => u16::from(d),
-        };
-        let length = match byte & 0x0F {
-            13 => {
-                let ext = *buf.get(idx).ok_or(FormatError::OptionLength)?;
-                idx += 1;
-                usize::from(ext) + 13
-            }
-            14 => {
-                if idx + 1 >= buf.len() {
-                    return Err(FormatError::OptionLength);
-                }
-                let ext = u16::from_be_bytes([buf[idx], buf[idx + 1]]);
-                idx += 2;
-                usize::from(ext.checked_add(269).ok_or(FormatError::OptionLength)?)
-            }
-            15 => return Err(FormatError::OptionLength),
-            l => usize::from(l),
-        };
+        let delta = extended(byte >> 4, buf, &mut idx, FormatError::OptionDelta)?;
+        let length = usize::from(extended(
+            byte & 0x0F,
+            buf,
+            &mut idx,
+            FormatError::OptionLength,
+        )?);
         number = number.checked_add(delta).ok_or(FormatError::OptionDelta)?;
         let end = idx + length;
         if end > buf.len() {
@@ -418,4 +391,33 @@ pub(super) fn is_request(class: MessageClass) -> bool {
 /// Whether `class` is a response code the endpoint can send.
 pub(super) fn is_response(class: MessageClass) -> bool {
     matches!(class, MessageClass::Response(c) if c != ResponseType::UnKnown)
+}
+
+/// An option's delta or length from its 4-bit `nibble` and the extended bytes at `idx`
+/// (RFC 7252 section 3.1): 13 and 14 take one or two more bytes, 15 is reserved and gives
+/// `invalid`, as does an extended value past 16 bits. Missing bytes are an option-length
+/// error, as in coap-lite.
+fn extended(
+    nibble: u8,
+    buf: &[u8],
+    idx: &mut usize,
+    invalid: FormatError,
+) -> Result<u16, FormatError> {
+    match nibble {
+        13 => {
+            let ext = *buf.get(*idx).ok_or(FormatError::OptionLength)?;
+            *idx += 1;
+            Ok(u16::from(ext) + 13)
+        }
+        14 => {
+            if *idx + 1 >= buf.len() {
+                return Err(FormatError::OptionLength);
+            }
+            let ext = u16::from_be_bytes([buf[*idx], buf[*idx + 1]]);
+            *idx += 2;
+            ext.checked_add(269).ok_or(invalid)
+        }
+        15 => Err(invalid),
+        d => Ok(u16::from(d)),
+    }
 }
