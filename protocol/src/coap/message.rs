@@ -252,14 +252,19 @@ pub(super) fn parse(buf: &[u8]) -> Result<(Packet, bool), FormatError> {
     Ok((packet, empty_payload_marker))
 }
 
-/// An Empty message (ACK or RST) for `mid`: 4 bytes, no token.
-pub(super) fn empty_message(mtype: MessageType, mid: u16) -> Vec<u8> {
-    let type_bits: u8 = match mtype {
+/// The 2-bit message type of the header (RFC 7252 section 3).
+fn type_bits(mtype: MessageType) -> u8 {
+    match mtype {
         MessageType::Confirmable => 0,
         MessageType::NonConfirmable => 1,
         MessageType::Acknowledgement => 2,
         MessageType::Reset => 3,
-    };
+    }
+}
+
+/// An Empty message (ACK or RST) for `mid`: 4 bytes, no token.
+pub(super) fn empty_message(mtype: MessageType, mid: u16) -> Vec<u8> {
+    let type_bits = type_bits(mtype);
     let [hi, lo] = mid.to_be_bytes();
     vec![0x40 | (type_bits << 4), 0x00, hi, lo]
 }
@@ -319,12 +324,7 @@ where
         return Err(SendError::TooLarge { max: max_size });
     }
     let mut buf = Vec::with_capacity(checked_len);
-    let type_bits: u8 = match mtype {
-        MessageType::Confirmable => 0,
-        MessageType::NonConfirmable => 1,
-        MessageType::Acknowledgement => 2,
-        MessageType::Reset => 3,
-    };
+    let type_bits = type_bits(mtype);
     let [hi, lo] = mid.to_be_bytes();
     // Tokens are at most 8 bytes (the endpoint's own `Token`), so TKL fits its 4 bits.
     let tkl = (token.len() & 0x0F) as u8;

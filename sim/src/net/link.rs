@@ -207,28 +207,24 @@ impl LinkDirection {
                 _ => merged.push(s),
             }
         }
-        LinkDirection {
-            shape: Arc::new(Shape {
-                latency: params.latency,
-                bandwidth_bps: params.bandwidth_bps.max(1),
-                queue_limit: params.queue_packets.max(1),
-                mtu: params.mtu,
-                loss: params.loss.clamped(),
-                outages: merged.into_boxed_slice(),
-            }),
-            bad: false,
-            departures: VecDeque::new(),
-            busy_until_ns: 0,
-            busy_frac: 0,
-            last_arrival_ns: 0,
-            stats: LinkStats::default(),
-        }
+        Self::idle(Arc::new(Shape {
+            latency: params.latency,
+            bandwidth_bps: params.bandwidth_bps.max(1),
+            queue_limit: params.queue_packets.max(1),
+            mtu: params.mtu,
+            loss: params.loss.clamped(),
+            outages: merged.into_boxed_slice(),
+        }))
     }
 
     /// An idle direction with the same parameters and outages as this one, sharing them.
     pub fn idle_copy(&self) -> Self {
+        Self::idle(Arc::clone(&self.shape))
+    }
+
+    fn idle(shape: Arc<Shape>) -> Self {
         LinkDirection {
-            shape: Arc::clone(&self.shape),
+            shape,
             bad: false,
             departures: VecDeque::new(),
             busy_until_ns: 0,
