@@ -34,10 +34,8 @@ pub(crate) struct CompareArgs {
     /// No progress display.
     #[arg(long)]
     quiet: bool,
-    /// Compute every cryptographic operation, even those whose very same inputs were
-    /// computed before in a run (the results are the same; it is slower).
-    #[arg(long)]
-    no_crypto_cache: bool,
+    #[command(flatten)]
+    crypto: crate::run_cmd::CryptoCacheArg,
 }
 
 /// The (policy, seed) runs of a comparison, in report order.
@@ -140,9 +138,7 @@ pub(crate) fn run(args: CompareArgs) -> Result<ExitCode> {
         args.quiet,
         &scenario.name,
         |(policy, seed)| {
-            let options = icsim_sim::RunOptions {
-                crypto_cache: !args.no_crypto_cache,
-            };
+            let options = args.crypto.options();
             icsim_sim::run_with(&scenario, Some(*seed), Some(policy), &options, &mut |_| {})
         },
     )?;

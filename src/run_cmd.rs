@@ -26,10 +26,26 @@ pub(crate) struct RunArgs {
     /// No progress display.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    crypto: CryptoCacheArg,
+}
+
+/// The `--no-crypto-cache` switch of the commands that simulate.
+#[derive(clap::Args, Clone, Copy)]
+pub(crate) struct CryptoCacheArg {
     /// Compute every cryptographic operation, even those whose very same inputs were
-    /// computed before in the run (the results are the same; it is slower).
+    /// computed before in a run (the results are the same; it is slower).
     #[arg(long)]
     no_crypto_cache: bool,
+}
+
+impl CryptoCacheArg {
+    /// The run options this switch gives.
+    pub(crate) fn options(self) -> icsim_sim::RunOptions {
+        icsim_sim::RunOptions {
+            crypto_cache: !self.no_crypto_cache,
+        }
+    }
 }
 
 /// Load the scenario named on the command line, or the embedded quickstart.
@@ -51,9 +67,7 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| PathBuf::from(format!("out/{}-seed{seed}", scenario.name)));
     let bar = crate::progress::Bar::new(args.quiet, &scenario.name);
     let started = std::time::Instant::now();
-    let options = icsim_sim::RunOptions {
-        crypto_cache: !args.no_crypto_cache,
-    };
+    let options = args.crypto.options();
     let report = icsim_sim::run_with(&scenario, Some(seed), None, &options, &mut |p| {
         bar.update(p, started.elapsed())
     })
