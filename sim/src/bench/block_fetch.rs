@@ -188,7 +188,7 @@ impl BlockFetchParams {
 /// A message of the model on its way.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Event {
-    /// Device `0` starts.
+    /// The device starts its fetch.
     Start(u32),
     /// `REQ(device, block)` reaches the server.
     Request { device: u32, block: u32 },
@@ -273,11 +273,6 @@ impl BlockFetch {
             messages_lost: 0,
             timeouts: 0,
         })
-    }
-
-    /// The parameters the model was built with.
-    pub fn params(&self) -> &BlockFetchParams {
-        &self.params
     }
 
     /// Runs the model until every device is done, on a current-thread tokio runtime with

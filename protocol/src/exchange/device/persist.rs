@@ -56,14 +56,10 @@ pub struct Slots {
 
 impl Slots {
     /// Write a verified image into the inactive slot. The plaintext is dropped here: the
-    /// simulator does not keep images per device.
-    pub fn stage(&mut self, verified: VerifiedImage) -> StagedImage {
-        self.stage_memo(verified, &CryptoMemo::disabled())
-    }
-
-    /// [`Slots::stage`] with the image's digest from a run-wide `memo` (the digest of the
-    /// very same shared plaintext was usually computed by the payload check).
-    pub fn stage_memo(&mut self, verified: VerifiedImage, memo: &CryptoMemo) -> StagedImage {
+    /// simulator does not keep images per device. The image's digest comes from the
+    /// run-wide `memo` (the digest of the very same shared plaintext was usually computed by
+    /// the payload check).
+    pub fn stage(&mut self, verified: VerifiedImage, memo: &CryptoMemo) -> StagedImage {
         let env = verified.envelope();
         let image = SlotImage {
             component: env.component().clone(),

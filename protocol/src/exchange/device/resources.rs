@@ -391,7 +391,7 @@ impl<R: CryptoRng> Device<R> {
         });
         match result {
             Ok(image) => {
-                let staged = self.persistent.slots.stage_memo(image, &self.memo);
+                let staged = self.persistent.slots.stage(image, &self.memo);
                 let bytes = staged.image().size;
                 self.events
                     .push_back(DeviceEvent::Staged { sequence, bytes });
