@@ -2,8 +2,8 @@
 //! blocks each from one server, stop-and-wait, over lossy links with random latency.
 //!
 //! It runs on the machinery of the rollout simulator, not a loop of its own: the engine's
-//! clock ([`crate::engine::clock::drive`], tokio's paused clock woken once per millisecond
-//! tick), its [`EventQueue`](crate::engine::queue::EventQueue) at microsecond resolution,
+//! clock ([`crate::engine::clock::drive`], tokio's paused clock woken once per 10 ms
+//! window), its [`EventQueue`](crate::engine::queue::EventQueue) at microsecond resolution,
 //! its [`TimerSlot`] retransmission timers, and one [`LinkDirection`] per device and way,
 //! all sharing one set of parameters, as the PLCs of a site do in a rollout.
 //!

@@ -1,7 +1,7 @@
 //! The discrete-event engine of one run.
 //!
 //! One tokio current-thread runtime per run with paused time is the clock ([`clock`]): the
-//! engine advances it to the millisecond tick of its next event. Within a tick the engine
+//! engine advances it to the 10 ms wake window of its next event. Within a window the engine
 //! drives the sans-I/O nodes of `icsim-protocol` from its own event queue ([`queue`]) at
 //! microsecond resolution (one task and one timer per message would be far too slow for
 //! large fleets).
