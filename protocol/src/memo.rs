@@ -80,10 +80,19 @@ pub struct MemoStats {
 type SignatureKey = (Vec<u8>, Vec<u8>, Vec<u8>);
 /// One decryption: key, encoded COSE_Encrypt, addresses of the ciphertext's blocks.
 type DecryptionKey = ([u8; 16], Vec<u8>, Vec<usize>);
-/// Interned blocks with the same (length, first 16 bytes).
-type BlockBucket = Vec<Arc<[u8]>>;
+/// Interned blocks (indices into `Memo::interned`) with the same (length, first 16 bytes).
+type BlockBucket = Vec<BlockId>;
 /// A decryption's ciphertext (kept alive) and plaintext (`None`: it failed).
 type Decryption = (SharedBytes, Option<Arc<[u8]>>);
+
+/// An interned block's index in its memo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockId(u32);
+
+struct InternedBlock {
+    bytes: Arc<[u8]>,
+    successor: Option<BlockId>,
+}
 
 #[derive(Default)]
 struct Memo {
@@ -92,6 +101,9 @@ struct Memo {
     /// Interned blocks by (length, first bytes): a cheap key that almost always singles
     /// out one block, which is then compared in full.
     blocks: BTreeMap<(usize, [u8; 16]), BlockBucket>,
+    /// The interned blocks, each with the block that last followed it in a body: the
+    /// first candidate for the next block of a body, compared in full before it is used.
+    interned: Vec<InternedBlock>,
     /// Each entry keeps the blocks it was computed from alive.
     decryptions: BTreeMap<DecryptionKey, Decryption>,
     /// Keyed by buffer address; the entry keeps the buffer alive.
@@ -179,20 +191,56 @@ impl CryptoMemo {
     /// A received payload block as a shared buffer: the one already held with the same
     /// bytes, if any.
     pub fn block(&self, bytes: &[u8]) -> Arc<[u8]> {
-        let mut memo = self.memo.borrow_mut();
+        self.block_after(None, bytes).1
+    }
+
+    /// [`CryptoMemo::block`] for the block that follows block `previous` in a body: the
+    /// block that followed `previous` last time is tried first (compared in full), which
+    /// spares the lookup when devices fetch the same image in the same blocks.
+    pub fn block_after(&self, previous: Option<BlockId>, bytes: &[u8]) -> (BlockId, Arc<[u8]>) {
+        let mut guard = self.memo.borrow_mut();
+        let memo = &mut *guard;
+        let hint = previous.and_then(|p| memo.interned.get(p.0 as usize)?.successor);
+        if let Some(id) = hint
+            && let Some(known) = memo.interned.get(id.0 as usize)
+            && *known.bytes == *bytes
+        {
+            let known = Arc::clone(&known.bytes);
+            memo.stats.payload_blocks.count(true);
+            return (id, known);
+        }
         let mut prefix = [0u8; 16];
         let n = bytes.len().min(16);
         prefix[..n].copy_from_slice(&bytes[..n]);
         let same = memo.blocks.entry((bytes.len(), prefix)).or_default();
-        if let Some(known) = same.iter().find(|b| ***b == *bytes) {
-            let known = Arc::clone(known);
-            memo.stats.payload_blocks.count(true);
-            return known;
+        let interned = &mut memo.interned;
+        let found = same
+            .iter()
+            .copied()
+            .find(|id| *interned[id.0 as usize].bytes == *bytes);
+        let id = match found {
+            Some(id) => {
+                memo.stats.payload_blocks.count(true);
+                id
+            }
+            None => {
+                // Fewer than 2^32 distinct blocks: a run holds them all in memory.
+                let id = BlockId(u32::try_from(interned.len()).unwrap_or(u32::MAX));
+                interned.push(InternedBlock {
+                    bytes: Arc::from(bytes),
+                    successor: None,
+                });
+                same.push(id);
+                memo.stats.payload_blocks.count(false);
+                id
+            }
+        };
+        if let Some(p) = previous
+            && let Some(entry) = interned.get_mut(p.0 as usize)
+        {
+            entry.successor = Some(id);
         }
-        let block: Arc<[u8]> = Arc::from(bytes);
-        same.push(Arc::clone(&block));
-        memo.stats.payload_blocks.count(false);
-        block
+        (id, Arc::clone(&interned[id.0 as usize].bytes))
     }
 
     /// Decrypt `ciphertext` with `key` under the encoded COSE_Encrypt `structure`, with
@@ -298,6 +346,7 @@ impl SharedBytes {
 pub struct InternedBody {
     memo: CryptoMemo,
     bytes: SharedBytes,
+    last: Option<BlockId>,
 }
 
 impl InternedBody {
@@ -306,6 +355,7 @@ impl InternedBody {
         InternedBody {
             memo,
             bytes: SharedBytes::new(),
+            last: None,
         }
     }
 
@@ -321,7 +371,9 @@ impl BodyStore for InternedBody {
     }
 
     fn append(&mut self, block: &[u8]) {
-        self.bytes.push(self.memo.block(block));
+        let (id, shared) = self.memo.block_after(self.last, block);
+        self.last = Some(id);
+        self.bytes.push(shared);
     }
 }
 
@@ -414,6 +466,34 @@ mod tests {
         assert_eq!(memo.sha256(&p1), memo.sha256(&p2));
         assert_eq!(memo.sha256(&p1), <[u8; 32]>::from(Sha256::digest(&p1[..])));
         assert_eq!(memo.stats().image_digests.reused, 2);
+    }
+
+    #[test]
+    fn a_body_tries_the_last_successor_first_and_still_compares_in_full() {
+        let memo = CryptoMemo::new();
+        let receive = |blocks: &[&[u8]]| {
+            let mut body = InternedBody::new(memo.clone());
+            for b in blocks {
+                body.append(b);
+            }
+            body.into_bytes()
+        };
+        let genuine: [&[u8]; 3] = [b"first block", b"second block", b"third block"];
+        let one = receive(&genuine);
+        let two = receive(&genuine);
+        assert_eq!(one.addresses(), two.addresses());
+        // The successor of the first block is known; a tampered second block (same length,
+        // same first bytes) must not be taken for it.
+        let three = receive(&[b"first block", b"second blocK", b"third block"]);
+        assert_eq!(three.to_vec(), b"first blocksecond blocKthird block");
+        assert_ne!(one.addresses()[1], three.addresses()[1]);
+        assert_eq!(one.addresses()[2], three.addresses()[2]);
+        // The hint now points at the tampered block: the genuine one is still found.
+        let four = receive(&genuine);
+        assert_eq!(one.addresses(), four.addresses());
+        assert_eq!(four.to_vec(), b"first blocksecond blockthird block");
+        let s = memo.stats().payload_blocks;
+        assert_eq!((s.executed, s.reused), (4, 8));
     }
 
     #[test]
