@@ -1,7 +1,7 @@
 //! The endpoint: public driving API, datagram dispatch, timers, and the client side
 //! (requests this node sends). The server side lives in `server.rs`.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::fmt::Debug;
 
 use coap_lite::{MessageClass, MessageType, Packet};
@@ -11,6 +11,7 @@ use super::message::{self, Token};
 use super::params::{EndpointConfig, MAX_MESSAGE_SIZE_LIMIT};
 use super::seqmap::SeqMap;
 use super::server::{DedupEntry, InRequest, SeparateResponse};
+use super::smallmap::{SmallMap, SmallSet};
 use super::{
     DropReason, Event, IncomingId, Reliability, RequestFailure, RequestHandle, SendError, Stats,
     Transmit,
@@ -29,21 +30,21 @@ pub struct Endpoint<A> {
     pub(super) next_incoming: u64,
     /// Requests sent (or queued) and not yet completed.
     requests: SeqMap<OutRequest<A>>,
-    by_token: BTreeMap<(A, Token), RequestHandle>,
+    by_token: SmallMap<(A, Token), RequestHandle>,
     /// Per peer with requests outstanding or queued: the NSTART count and the queue.
-    peers: BTreeMap<A, PeerSlot>,
+    peers: SmallMap<A, PeerSlot>,
     /// Which of our messages in flight a (peer, message ID) belongs to, for ACK and RST.
-    pub(super) by_mid: BTreeMap<(A, u16), MidOwner>,
+    pub(super) by_mid: SmallMap<(A, u16), MidOwner>,
     pub(super) incoming: SeqMap<InRequest<A>>,
-    pub(super) separate: BTreeMap<IncomingId, SeparateResponse<A>>,
-    pub(super) dedup: BTreeMap<(A, u16), DedupEntry>,
-    pub(super) dedup_expiry: BTreeSet<(Instant, A, u16)>,
+    pub(super) separate: SmallMap<IncomingId, SeparateResponse<A>>,
+    pub(super) dedup: SmallMap<(A, u16), DedupEntry>,
+    pub(super) dedup_expiry: SmallSet<(Instant, A, u16)>,
     /// The earliest instant in `dedup_expiry`, kept next to the other fields so that the
     /// check at every call touches no tree node.
     pub(super) dedup_next_expiry: Option<Instant>,
     /// Every armed timer; each object also stores its own instant so that the entry can be
     /// removed when its state changes, which keeps `poll_timeout` exact.
-    pub(super) timers: BTreeSet<(Instant, Timer)>,
+    pub(super) timers: SmallSet<(Instant, Timer)>,
     transmits: VecDeque<Transmit<A>>,
     pub(super) events: VecDeque<Event<A>>,
     pub(super) stats: Stats,
@@ -155,15 +156,15 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             next_handle: 0,
             next_incoming: 0,
             requests: SeqMap::new(),
-            by_token: BTreeMap::new(),
-            peers: BTreeMap::new(),
-            by_mid: BTreeMap::new(),
+            by_token: SmallMap::new(),
+            peers: SmallMap::new(),
+            by_mid: SmallMap::new(),
             incoming: SeqMap::new(),
-            separate: BTreeMap::new(),
-            dedup: BTreeMap::new(),
-            dedup_expiry: BTreeSet::new(),
+            separate: SmallMap::new(),
+            dedup: SmallMap::new(),
+            dedup_expiry: SmallSet::new(),
             dedup_next_expiry: None,
-            timers: BTreeSet::new(),
+            timers: SmallSet::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
@@ -242,8 +243,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             self.dispatch(now, handle);
         } else {
             self.peers
-                .entry(to.clone())
-                .or_default()
+                .get_or_default(to.clone())
                 .queue
                 .push_back(handle);
             self.pump(now, &to);
@@ -420,7 +420,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         }
         self.by_mid
             .insert((peer.clone(), mid), MidOwner::Request(handle));
-        self.peers.entry(peer.clone()).or_default().active += 1;
+        self.peers.get_or_default(peer.clone()).active += 1;
         self.stats.requests_sent += 1;
         self.push_transmit(peer, bytes);
     }
@@ -595,7 +595,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
 /// The next message ID from the counter `next_mid` not in use with `peer` in `by_mid`.
 fn free_mid<A: Clone + Ord>(
     next_mid: &mut u16,
-    by_mid: &BTreeMap<(A, u16), MidOwner>,
+    by_mid: &SmallMap<(A, u16), MidOwner>,
     peer: &A,
 ) -> u16 {
     for _ in 0..=u16::MAX {

@@ -74,6 +74,7 @@ mod message;
 mod params;
 mod seqmap;
 mod server;
+mod smallmap;
 
 #[cfg(test)]
 mod tests;

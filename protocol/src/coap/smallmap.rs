@@ -1,0 +1,262 @@
+//! Ordered maps and sets for the endpoint's tables, which mostly hold a handful of entries
+//! (a device has one request in flight to one peer) and sometimes thousands (an Update
+//! Manager talking to a whole fleet).
+//!
+//! A small table is a sorted vector: a lookup is a binary search over a few entries, and
+//! emptying and refilling it (once per block of a blockwise transfer) frees and allocates
+//! nothing, where a `BTreeMap` frees its root node every time it becomes empty. Past
+//! [`SMALL_LIMIT`] entries the table becomes a `BTreeMap` for good. Either way it behaves as
+//! an ordered map: the same operations give the same results in the same order.
+
+use std::collections::BTreeMap;
+
+/// Entries a table keeps in a sorted vector before it becomes a `BTreeMap`.
+const SMALL_LIMIT: usize = 32;
+
+/// An ordered map; see the [module documentation](self).
+#[derive(Debug, Clone)]
+pub(super) enum SmallMap<K, V> {
+    /// Sorted by key, at most [`SMALL_LIMIT`] entries.
+    Small(Vec<(K, V)>),
+    /// Grew past [`SMALL_LIMIT`] entries.
+    Large(BTreeMap<K, V>),
+}
+
+impl<K: Ord, V> Default for SmallMap<K, V> {
+    fn default() -> Self {
+        SmallMap::Small(Vec::new())
+    }
+}
+
+impl<K: Ord, V> SmallMap<K, V> {
+    pub(super) fn new() -> Self {
+        Self::default()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        match self {
+            SmallMap::Small(v) => v.len(),
+            SmallMap::Large(m) => m.len(),
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(super) fn get(&self, key: &K) -> Option<&V> {
+        match self {
+            SmallMap::Small(v) => v
+                .binary_search_by(|(k, _)| k.cmp(key))
+                .ok()
+                .map(|i| &v[i].1),
+            SmallMap::Large(m) => m.get(key),
+        }
+    }
+
+    pub(super) fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        match self {
+            SmallMap::Small(v) => match v.binary_search_by(|(k, _)| k.cmp(key)) {
+                Ok(i) => Some(&mut v[i].1),
+                Err(_) => None,
+            },
+            SmallMap::Large(m) => m.get_mut(key),
+        }
+    }
+
+    pub(super) fn contains_key(&self, key: &K) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Inserts `value` at `key`; returns the value it replaces.
+    pub(super) fn insert(&mut self, key: K, value: V) -> Option<V> {
+        self.grow_for(&key);
+        match self {
+            SmallMap::Small(v) => match v.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(i) => Some(std::mem::replace(&mut v[i].1, value)),
+                Err(i) => {
+                    v.insert(i, (key, value));
+                    None
+                }
+            },
+            SmallMap::Large(m) => m.insert(key, value),
+        }
+    }
+
+    /// Turns a full vector into a tree if `key` is not in it (and would be added).
+    fn grow_for(&mut self, key: &K) {
+        if let SmallMap::Small(v) = self
+            && v.len() >= SMALL_LIMIT
+            && v.binary_search_by(|(k, _)| k.cmp(key)).is_err()
+        {
+            *self = SmallMap::Large(std::mem::take(v).into_iter().collect());
+        }
+    }
+
+    pub(super) fn remove(&mut self, key: &K) -> Option<V> {
+        match self {
+            SmallMap::Small(v) => match v.binary_search_by(|(k, _)| k.cmp(key)) {
+                Ok(i) => Some(v.remove(i).1),
+                Err(_) => None,
+            },
+            SmallMap::Large(m) => m.remove(key),
+        }
+    }
+
+    /// The value at `key`, inserted as `V::default()` if there is none.
+    pub(super) fn get_or_default(&mut self, key: K) -> &mut V
+    where
+        V: Default,
+    {
+        self.grow_for(&key);
+        match self {
+            SmallMap::Small(v) => {
+                let i = match v.binary_search_by(|(k, _)| k.cmp(&key)) {
+                    Ok(i) => i,
+                    Err(i) => {
+                        v.insert(i, (key, V::default()));
+                        i
+                    }
+                };
+                &mut v[i].1
+            }
+            SmallMap::Large(m) => m.entry(key).or_default(),
+        }
+    }
+
+    /// The entry with the least key.
+    pub(super) fn first(&self) -> Option<(&K, &V)> {
+        match self {
+            SmallMap::Small(v) => v.first().map(|(k, v)| (k, v)),
+            SmallMap::Large(m) => m.first_key_value(),
+        }
+    }
+
+    /// Removes and returns the entry with the least key.
+    pub(super) fn pop_first(&mut self) -> Option<(K, V)> {
+        match self {
+            SmallMap::Small(v) => (!v.is_empty()).then(|| v.remove(0)),
+            SmallMap::Large(m) => m.pop_first(),
+        }
+    }
+}
+
+/// An ordered set on [`SmallMap`].
+#[derive(Debug, Clone)]
+pub(super) struct SmallSet<K>(SmallMap<K, ()>);
+
+impl<K: Ord> Default for SmallSet<K> {
+    fn default() -> Self {
+        SmallSet(SmallMap::new())
+    }
+}
+
+impl<K: Ord> SmallSet<K> {
+    pub(super) fn new() -> Self {
+        Self::default()
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds `key`; returns whether it was not there.
+    pub(super) fn insert(&mut self, key: K) -> bool {
+        self.0.insert(key, ()).is_none()
+    }
+
+    /// Removes `key`; returns whether it was there.
+    pub(super) fn remove(&mut self, key: &K) -> bool {
+        self.0.remove(key).is_some()
+    }
+
+    /// The least element.
+    pub(super) fn first(&self) -> Option<&K> {
+        self.0.first().map(|(k, _)| k)
+    }
+
+    /// Removes and returns the least element.
+    pub(super) fn pop_first(&mut self) -> Option<K> {
+        self.0.pop_first().map(|(k, _)| k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u8, u32),
+        Remove(u8),
+        Get(u8),
+        Bump(u8),
+        PopFirst,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (any::<u8>(), any::<u32>()).prop_map(|(k, v)| Op::Insert(k, v)),
+            3 => any::<u8>().prop_map(Op::Remove),
+            2 => any::<u8>().prop_map(Op::Get),
+            2 => any::<u8>().prop_map(Op::Bump),
+            1 => Just(Op::PopFirst),
+        ]
+    }
+
+    proptest! {
+        /// Any sequence of operations gives what a `BTreeMap` gives, through the switch from
+        /// vector to tree (keys from 0 to 255 take the table well past the limit).
+        #[test]
+        fn behaves_as_a_btreemap(ops in proptest::collection::vec(op(), 0..600)) {
+            let mut small = SmallMap::new();
+            let mut set = SmallSet::new();
+            let mut reference = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert(k, v) => {
+                        prop_assert_eq!(small.insert(k, v), reference.insert(k, v));
+                        set.insert(k);
+                    }
+                    Op::Remove(k) => {
+                        prop_assert_eq!(small.remove(&k), reference.remove(&k));
+                        set.remove(&k);
+                    }
+                    Op::Get(k) => {
+                        prop_assert_eq!(small.get(&k), reference.get(&k));
+                        prop_assert_eq!(small.contains_key(&k), reference.contains_key(&k));
+                    }
+                    Op::Bump(k) => {
+                        *small.get_or_default(k) += 1;
+                        *reference.entry(k).or_default() += 1;
+                        if let Some(v) = small.get_mut(&k) {
+                            *v = v.wrapping_mul(3);
+                        }
+                        if let Some(v) = reference.get_mut(&k) {
+                            *v = v.wrapping_mul(3);
+                        }
+                        set.insert(k);
+                    }
+                    Op::PopFirst => {
+                        let first = reference.first_key_value().map(|(k, v)| (*k, *v));
+                        prop_assert_eq!(small.first().map(|(k, v)| (*k, *v)), first);
+                        prop_assert_eq!(small.pop_first(), reference.pop_first());
+                        set.pop_first();
+                    }
+                }
+                prop_assert_eq!(small.len(), reference.len());
+                prop_assert_eq!(small.is_empty(), reference.is_empty());
+                prop_assert_eq!(set.len(), reference.len());
+                prop_assert_eq!(set.first(), reference.keys().next());
+            }
+        }
+    }
+}
