@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::fmt::Debug;
 
-use coap_lite::{MessageClass, MessageType, Packet};
+use coap_lite::{MessageClass, MessageType, Packet, RequestType};
 use rand_core::Rng;
 
 use super::message::{self, Token};
@@ -200,8 +200,49 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         packet: Packet,
         reliability: Reliability,
     ) -> Result<RequestHandle, SendError> {
+        let code = packet.header.code;
+        self.send_request_with(now, rng, to, code, reliability, |mtype, token, max| {
+            message::encode(&packet, mtype, 0, token, max)
+        })
+    }
+
+    /// [`Endpoint::send_request`] with the request given as its parts: `options` as
+    /// (number, value) in ascending number order, and the payload. Sends the same bytes as
+    /// `send_request` with the equivalent packet, without building one.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn send_request_parts<R: Rng + ?Sized>(
+        &mut self,
+        now: Instant,
+        rng: &mut R,
+        to: A,
+        method: RequestType,
+        options: &[(u16, &[u8])],
+        payload: &[u8],
+        reliability: Reliability,
+    ) -> Result<RequestHandle, SendError> {
+        let code = MessageClass::Request(method);
+        self.send_request_with(now, rng, to, code, reliability, |mtype, token, max| {
+            let options = options.iter().map(|&(n, v)| (n, v));
+            message::encode_parts(mtype, code, 0, token, options, payload, max)
+        })
+    }
+
+    /// The body of `send_request`: `encode` writes the request with the given type and
+    /// token (message ID 0, patched when it is sent), within the given maximum size.
+    fn send_request_with<R: Rng + ?Sized, F>(
+        &mut self,
+        now: Instant,
+        rng: &mut R,
+        to: A,
+        code: MessageClass,
+        reliability: Reliability,
+        encode: F,
+    ) -> Result<RequestHandle, SendError>
+    where
+        F: FnOnce(MessageType, &[u8], usize) -> Result<Vec<u8>, SendError>,
+    {
         self.purge(now);
-        if !message::is_request(packet.header.code) {
+        if !message::is_request(code) {
             return Err(SendError::NotARequest);
         }
         if self.requests.len() >= self.config.max_outstanding_requests {
@@ -212,7 +253,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             Reliability::Confirmable => MessageType::Confirmable,
             Reliability::NonConfirmable => MessageType::NonConfirmable,
         };
-        let bytes = message::encode(&packet, mtype, 0, token.as_slice(), self.max_message_size())?;
+        let bytes = encode(mtype, token.as_slice(), self.max_message_size())?;
         let initial_timeout = match reliability {
             Reliability::Confirmable => self.config.params.draw_initial_timeout(rng),
             Reliability::NonConfirmable => Duration::ZERO,

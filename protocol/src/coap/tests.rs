@@ -620,3 +620,56 @@ fn parser_agrees_with_coap_lite_on_valid_and_mangled_datagrams() {
     }
     assert!(checked > 5_000);
 }
+
+/// A request given as parts goes out as the same bytes as the equivalent packet.
+#[test]
+fn a_request_from_parts_is_the_request_from_its_packet() {
+    let block =
+        BlockValue::new(37, true, BlockSize::from_bytes(512).expect("512")).expect("valid block");
+    let mut packet = Packet::new();
+    packet.header.code = MessageClass::Request(RequestType::Get);
+    for segment in ["fw", "payload", "x"] {
+        packet.add_option(CoapOption::UriPath, segment.as_bytes().to_vec());
+    }
+    block.write(&mut packet, BlockOption::Block2);
+    let block_value = block.encode();
+    let parts: [(u16, &[u8]); 4] = [
+        (11, b"fw"),
+        (11, b"payload"),
+        (11, b"x"),
+        (BlockOption::Block2.number(), &block_value),
+    ];
+    let sent = |from_parts: bool| {
+        let mut r = rng(9);
+        let mut ep = Endpoint::new(EndpointConfig::default(), &mut r);
+        let handle = if from_parts {
+            ep.send_request_parts(
+                t0(),
+                &mut r,
+                PEER,
+                RequestType::Get,
+                &parts,
+                b"body",
+                Reliability::Confirmable,
+            )
+        } else {
+            let mut p = packet.clone();
+            p.payload = b"body".to_vec();
+            ep.send_request(t0(), &mut r, PEER, p, Reliability::Confirmable)
+        };
+        assert!(handle.is_ok());
+        drain(&mut ep)
+            .0
+            .into_iter()
+            .map(|t| t.contents)
+            .collect::<Vec<_>>()
+    };
+    let from_packet = sent(false);
+    assert_eq!(from_packet.len(), 1);
+    assert_eq!(sent(true), from_packet);
+    let decoded = Packet::from_bytes(&from_packet[0]).expect("coap-lite parses it");
+    assert_eq!(
+        decoded.get_option(CoapOption::UriPath).map(|v| v.len()),
+        Some(3)
+    );
+}

@@ -19,6 +19,12 @@ use crate::memo::{InternedBody, SharedBytes};
 use crate::time::Instant;
 use crate::verify::{self, Check, CheckOutcome, Rejection, VerifiedEnvelope, VerifyContext};
 
+/// The CoAP Uri-Path option number (RFC 7252 section 5.10).
+const URI_PATH: u16 = 11;
+/// Path segments of a payload location for which a block request is written without
+/// building a packet.
+const MAX_FETCH_SEGMENTS: usize = 8;
+
 /// The outcome of one block of a Block1 upload.
 enum Upload {
     /// Answer this (2.31 Continue, or an error).
@@ -554,15 +560,42 @@ impl<R: CryptoRng> Device<R> {
         let Some(block) = fetch.assembler.next_request() else {
             return;
         };
-        let mut request = msg::request(RequestType::Get, &fetch.path, Vec::new());
-        block.write(&mut request, BlockOption::Block2);
-        match running.endpoint.send_request(
-            now,
-            &mut self.rng,
-            fetch.source,
-            request,
-            Reliability::Confirmable,
-        ) {
+        // GET with the path's segments (Uri-Path) and Block2, in option-number order: the
+        // bytes `msg::request` and `BlockValue::write` give, without building a packet
+        // (which they still do for an unusually deep path).
+        let (block_bytes, skip) = crate::coap::uint_bytes(block.raw());
+        let mut options: [(u16, &[u8]); MAX_FETCH_SEGMENTS + 1] =
+            [(0, &[]); MAX_FETCH_SEGMENTS + 1];
+        let mut count = 0;
+        for segment in fetch.path.split('/').filter(|s| !s.is_empty()) {
+            if count < MAX_FETCH_SEGMENTS {
+                options[count] = (URI_PATH, segment.as_bytes());
+            }
+            count += 1;
+        }
+        let sent = if count <= MAX_FETCH_SEGMENTS {
+            options[count] = (BlockOption::Block2.number(), &block_bytes[skip..]);
+            running.endpoint.send_request_parts(
+                now,
+                &mut self.rng,
+                fetch.source,
+                RequestType::Get,
+                &options[..=count],
+                &[],
+                Reliability::Confirmable,
+            )
+        } else {
+            let mut request = msg::request(RequestType::Get, &fetch.path, Vec::new());
+            block.write(&mut request, BlockOption::Block2);
+            running.endpoint.send_request(
+                now,
+                &mut self.rng,
+                fetch.source,
+                request,
+                Reliability::Confirmable,
+            )
+        };
+        match sent {
             Ok(handle) => fetch.handle = Some(handle),
             Err(e) => self.download_failed(format!("cannot send: {e}")),
         }
