@@ -226,7 +226,7 @@ pub(crate) fn responses(events: &[&Event<Addr>]) -> Vec<(RequestHandle, Packet)>
         .filter_map(|e| match e {
             Event::ResponseReceived {
                 handle, response, ..
-            } => Some((*handle, response.clone())),
+            } => Some((*handle, response.to_packet())),
             _ => None,
         })
         .collect()

@@ -43,7 +43,7 @@ fn fetch(
     let mut error = None;
     let mut app = |addr: Addr, node: &mut Node, now: Instant, e: &Event<Addr>| match (addr, e) {
         (SERVER, Event::RequestReceived { id, request, .. }) => {
-            let resp = serve(request);
+            let resp = serve(&request.to_packet());
             node.ep
                 .respond(now, &mut node.rng, *id, resp)
                 .expect("respond");
@@ -51,7 +51,7 @@ fn fetch(
         (CLIENT, Event::ResponseReceived { response, .. }) => {
             let block = BlockValue::read(response, BlockOption::Block2).expect("Block2");
             let size2 = read_size(response, BlockOption::Block2).expect("Size2");
-            match asm.handle_response(block, size2, &response.payload) {
+            match asm.handle_response(block, size2, response.payload()) {
                 Ok(BlockStep::Continue(next)) => {
                     let mut req = request(RequestType::Get, "fw/image");
                     next.write(&mut req, BlockOption::Block2);
@@ -167,7 +167,7 @@ fn block1_upload_with_continue_and_a_smaller_server_size() {
                 .expect("Block1")
                 .expect("present");
             let size1 = read_size(request, BlockOption::Block1).expect("Size1");
-            let resp = match receiver.handle_request(block1, size1, &request.payload) {
+            let resp = match receiver.handle_request(block1, size1, request.payload()) {
                 Ok(BlockStep::Continue(echo)) => {
                     let mut r = response(ResponseType::Continue, b"");
                     echo.write(&mut r, BlockOption::Block1);
@@ -186,7 +186,7 @@ fn block1_upload_with_continue_and_a_smaller_server_size() {
                 .expect("respond");
         }
         (CLIENT, Event::ResponseReceived { response, .. }) => {
-            let MessageClass::Response(code) = response.header.code else {
+            let MessageClass::Response(code) = response.code() else {
                 panic!("not a response");
             };
             let block1 = BlockValue::read(response, BlockOption::Block1).expect("Block1");

@@ -5,6 +5,8 @@ use std::collections::LinkedList;
 
 use coap_lite::{CoapOption, MessageClass, Packet, ResponseType};
 
+use super::received::Message;
+
 /// Which block option: Block1 (request body) or Block2 (response body).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BlockOption {
@@ -166,8 +168,9 @@ impl BlockValue {
 
     /// Reads the block option `which` from a message: `Ok(None)` if absent, an error if it
     /// is repeated or does not decode.
-    pub fn read(packet: &Packet, which: BlockOption) -> Result<Option<Self>, BlockError> {
-        single_value(packet, which.coap_option())?
+    pub fn read(packet: &impl CoapOptions, which: BlockOption) -> Result<Option<Self>, BlockError> {
+        packet
+            .single_option(which.coap_option())?
             .map(Self::decode)
             .transpose()
     }
@@ -180,8 +183,8 @@ impl BlockValue {
 
 /// Reads the size option (Size1 for [`BlockOption::Block1`], Size2 for
 /// [`BlockOption::Block2`]) of a message: the total body size the sender announces.
-pub fn read_size(packet: &Packet, which: BlockOption) -> Result<Option<u64>, BlockError> {
-    match single_value(packet, which.size_option())? {
+pub fn read_size(packet: &impl CoapOptions, which: BlockOption) -> Result<Option<u64>, BlockError> {
+    match packet.single_option(which.size_option())? {
         None => Ok(None),
         Some(value) if value.len() <= 4 => Ok(Some(
             value.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)),
@@ -198,11 +201,28 @@ pub fn write_size(packet: &mut Packet, which: BlockOption, size: u32) {
     );
 }
 
-fn single_value(packet: &Packet, option: CoapOption) -> Result<Option<&[u8]>, BlockError> {
-    match packet.get_option(option) {
-        None => Ok(None),
-        Some(values) if values.len() > 1 => Err(BlockError::RepeatedOption),
-        Some(values) => Ok(values.front().map(Vec::as_slice)),
+/// A message whose options can be read: a `coap-lite` packet, or a [`Message`] as the
+/// endpoint delivers it.
+pub trait CoapOptions {
+    /// The value of `option`, which may appear at most once
+    /// ([`BlockError::RepeatedOption`] if it repeats).
+    fn single_option(&self, option: CoapOption) -> Result<Option<&[u8]>, BlockError>;
+}
+
+impl CoapOptions for Packet {
+    fn single_option(&self, option: CoapOption) -> Result<Option<&[u8]>, BlockError> {
+        match self.get_option(option) {
+            None => Ok(None),
+            Some(values) if values.len() > 1 => Err(BlockError::RepeatedOption),
+            Some(values) => Ok(values.front().map(Vec::as_slice)),
+        }
+    }
+}
+
+impl CoapOptions for Message {
+    fn single_option(&self, option: CoapOption) -> Result<Option<&[u8]>, BlockError> {
+        self.single_value(option)
+            .map_err(|()| BlockError::RepeatedOption)
     }
 }
 

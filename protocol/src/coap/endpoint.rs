@@ -9,6 +9,7 @@ use rand_core::Rng;
 
 use super::message::{self, Token};
 use super::params::{EndpointConfig, MAX_MESSAGE_SIZE_LIMIT};
+use super::received::{self, Message};
 use super::seqmap::SeqMap;
 use super::server::{DedupEntry, InRequest, SeparateResponse};
 use super::smallmap::{SmallMap, SmallSet};
@@ -303,7 +304,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         self.purge(now);
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
-        let packet = match message::decode(bytes, self.max_message_size()) {
+        let packet = match received::decode(bytes, self.max_message_size()) {
             Ok(packet) => packet,
             Err(reason) => {
                 if let (DropReason::Malformed(_), Some((1, MessageType::Confirmable, mid))) =
@@ -315,8 +316,8 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
                 return;
             }
         };
-        let mid = packet.header.message_id;
-        match (packet.header.get_type(), packet.header.code) {
+        let mid = packet.message_id();
+        match (packet.message_type(), packet.code()) {
             (MessageType::Confirmable, MessageClass::Empty) => self.send_reset(from, mid),
             (MessageType::Acknowledgement, _) => self.handle_ack(now, from, packet),
             (MessageType::Reset, _) => self.handle_reset(now, from, mid),
@@ -500,7 +501,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         Some(req)
     }
 
-    fn complete(&mut self, now: Instant, handle: RequestHandle, from: A, response: Packet) {
+    fn complete(&mut self, now: Instant, handle: RequestHandle, from: A, response: Message) {
         if self.finish_request(now, handle).is_some() {
             self.stats.responses_received += 1;
             self.events.push_back(Event::ResponseReceived {
@@ -521,8 +522,8 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         }
     }
 
-    fn handle_ack(&mut self, now: Instant, from: A, packet: Packet) {
-        let mid = packet.header.message_id;
+    fn handle_ack(&mut self, now: Instant, from: A, packet: Message) {
+        let mid = packet.message_id();
         match self.by_mid.get(&(from.clone(), mid)).copied() {
             Some(MidOwner::Request(handle)) => self.ack_request(now, from, handle, packet),
             Some(MidOwner::Separate(id)) => self.ack_separate(id),
@@ -530,7 +531,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         }
     }
 
-    fn ack_request(&mut self, now: Instant, from: A, handle: RequestHandle, packet: Packet) {
+    fn ack_request(&mut self, now: Instant, from: A, handle: RequestHandle, packet: Message) {
         let response_timeout = self.config.response_timeout;
         let Some(req) = self.requests.get_mut(handle.0) else {
             return self.drop_datagram(from, DropReason::UnmatchedAck);
@@ -538,8 +539,8 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         if req.reliability != Reliability::Confirmable {
             return self.drop_datagram(from, DropReason::UnmatchedAck);
         }
-        if packet.header.code != MessageClass::Empty {
-            if packet.get_token() != req.token.as_slice() {
+        if packet.code() != MessageClass::Empty {
+            if packet.token() != req.token.as_slice() {
                 return self.drop_datagram(from, DropReason::TokenMismatch);
             }
             return self.complete(now, handle, from, packet);
@@ -568,16 +569,16 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     }
 
     /// A separate response (CON or NON carrying a response code).
-    fn handle_response(&mut self, now: Instant, from: A, packet: Packet) {
-        let mid = packet.header.message_id;
-        let confirmable = packet.header.get_type() == MessageType::Confirmable;
+    fn handle_response(&mut self, now: Instant, from: A, packet: Message) {
+        let mid = packet.message_id();
+        let confirmable = packet.message_type() == MessageType::Confirmable;
         if self.handle_duplicate(&from, mid, confirmable) {
             return;
         }
         if !self.has_dedup_room() {
             return self.drop_datagram(from, DropReason::DedupCacheFull);
         }
-        let token = Token::from_slice(packet.get_token());
+        let token = Token::from_slice(packet.token());
         let handle = self
             .by_token
             .get(&(from.clone(), token))

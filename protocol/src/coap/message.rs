@@ -143,7 +143,9 @@ pub(super) fn peek_header(bytes: &[u8]) -> Option<(u8, MessageType, u16)> {
     Some((first >> 6, mtype, u16::from_be_bytes([hi, lo])))
 }
 
-/// Decodes an untrusted datagram. Never panics.
+/// Decodes an untrusted datagram into a packet. Never panics. The endpoint decodes with
+/// [`super::received::decode`]; this is its reference in tests.
+#[cfg(test)]
 pub(super) fn decode(bytes: &[u8], max_size: usize) -> Result<Packet, DropReason> {
     if bytes.len() > max_size {
         return Err(DropReason::TooLarge);
@@ -397,7 +399,7 @@ pub(super) fn is_response(class: MessageClass) -> bool {
 /// (RFC 7252 section 3.1): 13 and 14 take one or two more bytes, 15 is reserved and gives
 /// `invalid`, as does an extended value past 16 bits. Missing bytes are an option-length
 /// error, as in coap-lite.
-fn extended(
+pub(super) fn extended(
     nibble: u8,
     buf: &[u8],
     idx: &mut usize,

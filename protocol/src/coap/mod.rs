@@ -3,7 +3,9 @@
 //! # Layers
 //!
 //! - [`Endpoint`]: the CoAP *message layer* and request/response matching of one node. It
-//!   frames messages with `coap-lite`'s [`Packet`], assigns message IDs and tokens,
+//!   takes messages to send as `coap-lite` [`Packet`]s, delivers received ones as
+//!   [`Message`]s (the datagram checked once and indexed in place; [`Message::to_packet`]
+//!   converts), assigns message IDs and tokens,
 //!   retransmits confirmable (CON) messages with exponential back-off (RFC 7252 sections
 //!   4.2 and 4.8, parameters in [`TransmissionParams`]), detects duplicates, acknowledges,
 //!   resets, and matches responses (piggybacked in the ACK, or separate) to requests by
@@ -16,8 +18,8 @@
 //!   [`serve_block2`] and [`Block2Assembler`] for response bodies, [`Block1Sender`] and
 //!   [`Block1Receiver`] for request bodies. They work on decoded option values and payload
 //!   slices, not on the outer message, so the same helpers serve plain CoAP and the inner,
-//!   OSCORE-protected message; [`BlockValue::read`] and [`BlockValue::write`] are
-//!   conveniences for a [`Packet`].
+//!   OSCORE-protected message; [`BlockValue::read`] (of a [`Packet`] or a
+//!   [`Message`]) and [`BlockValue::write`] are conveniences for whole messages.
 //!
 //! # Call order
 //!
@@ -72,6 +74,7 @@ mod blockwise;
 mod endpoint;
 mod message;
 mod params;
+mod received;
 mod seqmap;
 mod server;
 mod smallmap;
@@ -80,7 +83,9 @@ mod smallmap;
 mod tests;
 
 pub(crate) use block::uint_bytes;
-pub use block::{BlockError, BlockOption, BlockSize, BlockValue, read_size, write_size};
+pub use block::{
+    BlockError, BlockOption, BlockSize, BlockValue, CoapOptions, read_size, write_size,
+};
 pub use blockwise::{
     Block1Receiver, Block1Sender, Block2Assembler, BlockSlice, BlockStep, BodyStore, serve_block2,
 };
@@ -88,6 +93,7 @@ pub use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType, 
 pub use endpoint::Endpoint;
 pub use message::{DropReason, FormatError};
 pub use params::{EndpointConfig, TransmissionParams};
+pub use received::Message;
 
 /// Whether a request is sent confirmable (retransmitted until acknowledged) or not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -125,8 +131,8 @@ pub enum Event<A> {
         id: IncomingId,
         /// The peer that sent it.
         from: A,
-        /// The decoded request.
-        request: Packet,
+        /// The request.
+        request: Message,
     },
     /// The response to a request this endpoint sent.
     ResponseReceived {
@@ -134,8 +140,8 @@ pub enum Event<A> {
         handle: RequestHandle,
         /// The peer that sent it.
         from: A,
-        /// The decoded response.
-        response: Packet,
+        /// The response.
+        response: Message,
     },
     /// A request this endpoint sent will get no response.
     RequestFailed {

@@ -8,6 +8,7 @@ use rand_core::Rng;
 
 use super::endpoint::{Backoff, MidOwner, Timer};
 use super::message::{self, Token};
+use super::received::Message;
 use super::{DeliveryFailure, DropReason, Endpoint, Event, IncomingId, SendError};
 use crate::time::Instant;
 
@@ -162,9 +163,9 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     }
 
     /// A CON or NON request from `from`.
-    pub(super) fn handle_request(&mut self, now: Instant, from: A, packet: Packet) {
-        let mid = packet.header.message_id;
-        let confirmable = packet.header.get_type() == MessageType::Confirmable;
+    pub(super) fn handle_request(&mut self, now: Instant, from: A, packet: Message) {
+        let mid = packet.message_id();
+        let confirmable = packet.message_type() == MessageType::Confirmable;
         let dedup = self.config.dedup_requests;
         if dedup && self.handle_duplicate(&from, mid, confirmable) {
             return;
@@ -195,7 +196,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             InRequest {
                 peer: from.clone(),
                 mid,
-                token: Token::from_slice(packet.get_token()),
+                token: Token::from_slice(packet.token()),
                 confirmable,
                 acked: false,
                 empty_ack_at,

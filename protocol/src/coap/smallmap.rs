@@ -213,6 +213,11 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
         /// Any sequence of operations gives what a `BTreeMap` gives, through the switch from
         /// vector to tree (keys from 0 to 255 take the table well past the limit).
         #[test]

@@ -70,6 +70,7 @@ impl<R: CryptoRng> AuthServer<R> {
             let Event::RequestReceived { id, request, .. } = event else {
                 continue;
             };
+            let request = request.to_packet();
             let reply = if msg::path(&request).as_deref() != Some(PATH_TOKEN) {
                 msg::response(ResponseType::NotFound, Vec::new())
             } else if msg::method(&request) != Some(RequestType::Post) {

@@ -4,7 +4,7 @@ use std::collections::LinkedList;
 
 use coap_lite::{CoapOption, MessageClass, Packet, RequestType, ResponseType};
 
-use crate::coap::{BlockOption, BlockValue};
+use crate::coap::{BlockOption, BlockValue, CoapOptions, Message};
 
 /// A request with `method`, the Uri-Path segments of `path` and `payload`.
 pub(crate) fn request(method: RequestType, path: &str, payload: Vec<u8>) -> Packet {
@@ -48,18 +48,16 @@ pub(crate) fn path(p: &Packet) -> Option<String> {
 
 /// [`path`] into `out` (cleared first, its allocation reused); `false` when a segment is
 /// not UTF-8.
-pub(crate) fn path_into(p: &Packet, out: &mut String) -> bool {
+pub(crate) fn path_into(m: &Message, out: &mut String) -> bool {
     out.clear();
-    if let Some(segments) = p.get_option(CoapOption::UriPath) {
-        for (i, seg) in segments.iter().enumerate() {
-            if i > 0 {
-                out.push('/');
-            }
-            let Ok(seg) = std::str::from_utf8(seg) else {
-                return false;
-            };
-            out.push_str(seg);
+    for (i, seg) in m.option_values(CoapOption::UriPath).enumerate() {
+        if i > 0 {
+            out.push('/');
         }
+        let Ok(seg) = std::str::from_utf8(seg) else {
+            return false;
+        };
+        out.push_str(seg);
     }
     true
 }
@@ -86,6 +84,9 @@ pub(crate) fn is_oscore(p: &Packet) -> bool {
 }
 
 /// The Block1 or Block2 option; a malformed one reads as an error string.
-pub(crate) fn block(p: &Packet, which: BlockOption) -> Result<Option<BlockValue>, String> {
+pub(crate) fn block(
+    p: &impl CoapOptions,
+    which: BlockOption,
+) -> Result<Option<BlockValue>, String> {
     BlockValue::read(p, which).map_err(|e| e.to_string())
 }

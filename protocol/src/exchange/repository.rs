@@ -11,8 +11,8 @@ use rand_core::CryptoRng;
 use super::msg;
 use super::{Addr, Node};
 use crate::coap::{
-    BlockOption, BlockSize, BlockValue, Endpoint, EndpointConfig, Event, Transmit, serve_block2,
-    uint_bytes,
+    BlockOption, BlockSize, BlockValue, Endpoint, EndpointConfig, Event, Message, Transmit,
+    serve_block2, uint_bytes,
 };
 use crate::time::Instant;
 
@@ -108,8 +108,8 @@ impl<R: CryptoRng> Repository<R> {
 
     /// What to answer to `request`: a refusal code, or a block of a stored object (the
     /// object shared, the block named by its range, nothing copied).
-    fn answer(&mut self, request: &coap_lite::Packet) -> Answer {
-        if msg::method(request) != Some(RequestType::Get) {
+    fn answer(&mut self, request: &Message) -> Answer {
+        if request.method() != Some(RequestType::Get) {
             return Answer::Refuse(ResponseType::MethodNotAllowed);
         }
         if !msg::path_into(request, &mut self.path_buf) {

@@ -50,8 +50,8 @@ impl Prober {
     fn process(&mut self) {
         while let Some(e) = self.endpoint.poll_event() {
             if let Event::ResponseReceived { response, .. } = e
-                && matches!(response.header.code, MessageClass::Response(_))
-                && u8::from(response.header.code) >> 5 == 2
+                && matches!(response.code(), MessageClass::Response(_))
+                && u8::from(response.code()) >> 5 == 2
             {
                 self.served += 1;
             }

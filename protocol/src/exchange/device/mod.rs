@@ -406,7 +406,7 @@ impl<R: CryptoRng> Device<R> {
         while let Some(event) = self.running.as_mut().and_then(|r| r.endpoint.poll_event()) {
             match event {
                 Event::RequestReceived { id, from, request } => {
-                    self.on_request(now, id, from, request)
+                    self.on_request(now, id, from, request.to_packet())
                 }
                 Event::ResponseReceived {
                     handle, response, ..

@@ -6,8 +6,8 @@ use rand_core::CryptoRng;
 use super::{Boot, Device, DeviceEvent, Fetch, LastOutcome, Requester, UpdateState};
 use crate::ace::ScopeToken;
 use crate::coap::{
-    Block1Receiver, Block2Assembler, BlockError, BlockOption, BlockStep, BlockValue, Reliability,
-    RequestHandle, read_size,
+    Block1Receiver, Block2Assembler, BlockError, BlockOption, BlockStep, BlockValue, Message,
+    Reliability, RequestHandle, read_size,
 };
 use crate::exchange::wire::{
     Delivery, InstallCommand, KeyDelivery, PATH_CEK, PATH_ENVELOPE, PATH_INSTALL, PATH_PAYLOAD,
@@ -623,16 +623,13 @@ impl<R: CryptoRng> Device<R> {
         &mut self,
         now: Instant,
         handle: RequestHandle,
-        response: Packet,
+        response: Message,
     ) {
         if !self.is_fetch(handle) {
             return;
         }
-        if msg::code(&response) != Some(ResponseType::Content) {
-            self.download_failed(format!(
-                "distribution point answered {:?}",
-                response.header.code
-            ));
+        if response.response_code() != Some(ResponseType::Content) {
+            self.download_failed(format!("distribution point answered {:?}", response.code()));
             return;
         }
         let (block2, size2) = match (
@@ -655,7 +652,7 @@ impl<R: CryptoRng> Device<R> {
         };
         match fetch
             .assembler
-            .handle_response(block2, size2, &response.payload)
+            .handle_response(block2, size2, response.payload())
         {
             Ok(BlockStep::Continue(_)) => {
                 fetch.retries_left = self.config.fetch_retries;

@@ -294,7 +294,7 @@ impl<R: CryptoRng> UpdateManager<R> {
                             .get(&device)
                             .is_some_and(|s| s.generation == sent_in)
                     {
-                        self.on_response(now, device, binding, response);
+                        self.on_response(now, device, binding, response.to_packet());
                     }
                 }
                 Event::RequestFailed { handle, .. } => {

@@ -1,0 +1,377 @@
+//! Received messages: a datagram checked once and indexed where its parts lie, without
+//! copying each option into a `coap-lite` [`Packet`] (a tree of lists of vectors: about ten
+//! allocations for a block request, where this takes one or two).
+//!
+//! [`decode`] accepts and rejects exactly the datagrams [`message::decode`] does, with the
+//! same errors, and [`Message::to_packet`] gives the packet it would have given (checked by
+//! a property test); the endpoint hands the application a [`Message`], and code that wants
+//! a packet (OSCORE) converts it.
+
+use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType, ResponseType};
+
+use super::message::{self, DropReason, FormatError};
+
+/// Options indexed in place before the index spills to the heap.
+const INLINE_OPTIONS: usize = 8;
+
+/// One option: its number and the range of its value in the datagram.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct OptionAt {
+    number: u16,
+    start: u32,
+    end: u32,
+}
+
+/// A received CoAP message (well-formed: see [`decode`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    bytes: Vec<u8>,
+    mid: u16,
+    mtype: MessageType,
+    code: MessageClass,
+    token_len: u8,
+    inline: [OptionAt; INLINE_OPTIONS],
+    inline_len: u8,
+    /// Options past the first [`INLINE_OPTIONS`].
+    spilled: Vec<OptionAt>,
+    payload_start: usize,
+}
+
+impl Message {
+    /// The datagram as received.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The message code.
+    pub fn code(&self) -> MessageClass {
+        self.code
+    }
+
+    /// The request method, if it is a request.
+    pub fn method(&self) -> Option<RequestType> {
+        match self.code {
+            MessageClass::Request(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The response code, if it is a response.
+    pub fn response_code(&self) -> Option<ResponseType> {
+        match self.code {
+            MessageClass::Response(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The message type.
+    pub fn message_type(&self) -> MessageType {
+        self.mtype
+    }
+
+    /// The message ID.
+    pub fn message_id(&self) -> u16 {
+        self.mid
+    }
+
+    /// The token.
+    pub fn token(&self) -> &[u8] {
+        &self.bytes[4..4 + usize::from(self.token_len)]
+    }
+
+    /// The payload (empty if there is none).
+    pub fn payload(&self) -> &[u8] {
+        &self.bytes[self.payload_start..]
+    }
+
+    /// Every option as (number, value), in the order of the datagram (which is ascending
+    /// number order).
+    pub fn options(&self) -> impl Iterator<Item = (u16, &[u8])> {
+        self.inline[..usize::from(self.inline_len)]
+            .iter()
+            .chain(&self.spilled)
+            .map(|o| (o.number, &self.bytes[o.start as usize..o.end as usize]))
+    }
+
+    /// The values of `option`, in order.
+    pub fn option_values(&self, option: CoapOption) -> impl Iterator<Item = &[u8]> {
+        let number = u16::from(option);
+        self.options()
+            .filter(move |(n, _)| *n == number)
+            .map(|(_, v)| v)
+    }
+
+    /// The value of an option that may appear at most once: `Err(())` if it repeats.
+    pub(crate) fn single_value(&self, option: CoapOption) -> Result<Option<&[u8]>, ()> {
+        let mut values = self.option_values(option);
+        let first = values.next();
+        match values.next() {
+            Some(_) => Err(()),
+            None => Ok(first),
+        }
+    }
+
+    /// The message as a `coap-lite` packet (as [`message::decode`] gives it).
+    pub fn to_packet(&self) -> Packet {
+        // The bytes passed the same checks in `decode`: parsing them again cannot fail.
+        message::parse(&self.bytes)
+            .map(|(packet, _)| packet)
+            .unwrap_or_default()
+    }
+}
+
+/// Checks and indexes a datagram; the errors are those of [`message::decode`].
+pub(super) fn decode(bytes: &[u8], max_size: usize) -> Result<Message, DropReason> {
+    if bytes.len() > max_size {
+        return Err(DropReason::TooLarge);
+    }
+    let (message, empty_payload_marker, version) = parse(bytes).map_err(DropReason::Malformed)?;
+    if version != 1 {
+        return Err(DropReason::UnknownVersion);
+    }
+    if empty_payload_marker {
+        return Err(DropReason::Malformed(FormatError::EmptyPayload));
+    }
+    let mtype = message.mtype;
+    match message.code {
+        MessageClass::Reserved(code) => {
+            return Err(DropReason::Malformed(FormatError::ReservedCode(code)));
+        }
+        MessageClass::Request(RequestType::UnKnown)
+        | MessageClass::Response(ResponseType::UnKnown) => {
+            return Err(DropReason::Malformed(FormatError::ReservedCode(0xFF)));
+        }
+        MessageClass::Empty => {
+            if message.token_len != 0
+                || message.inline_len != 0
+                || message.payload_start < message.bytes.len()
+            {
+                return Err(DropReason::Malformed(FormatError::NonEmptyEmpty));
+            }
+            if mtype == MessageType::NonConfirmable {
+                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
+            }
+        }
+        MessageClass::Request(_) => {
+            if matches!(mtype, MessageType::Acknowledgement | MessageType::Reset) {
+                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
+            }
+        }
+        MessageClass::Response(_) => {
+            if mtype == MessageType::Reset {
+                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
+            }
+        }
+    }
+    Ok(message)
+}
+
+/// The framing pass of [`message::parse`], recording where things are: the message, whether
+/// a payload marker had no payload after it, and the version.
+fn parse(buf: &[u8]) -> Result<(Message, bool, u8), FormatError> {
+    let [first, code, mid_hi, mid_lo, ..] = *buf else {
+        return Err(FormatError::Truncated);
+    };
+    let tkl = usize::from(first & 0x0F);
+    let options_start = 4 + tkl;
+    if tkl > 8 || options_start > buf.len() {
+        return Err(FormatError::TokenLength);
+    }
+    let mut inline = [OptionAt::default(); INLINE_OPTIONS];
+    let mut inline_len = 0usize;
+    let mut spilled = Vec::new();
+    let mut idx = options_start;
+    let mut number = 0u16;
+    while idx < buf.len() {
+        let byte = buf[idx];
+        if byte == 0xFF {
+            break;
+        }
+        idx += 1;
+        let delta = message::extended(byte >> 4, buf, &mut idx, FormatError::OptionDelta)?;
+        let length = usize::from(message::extended(
+            byte & 0x0F,
+            buf,
+            &mut idx,
+            FormatError::OptionLength,
+        )?);
+        number = number.checked_add(delta).ok_or(FormatError::OptionDelta)?;
+        let end = idx + length;
+        if end > buf.len() {
+            return Err(FormatError::OptionLength);
+        }
+        // Datagrams are far below 4 GiB (the endpoint's size limit is checked first).
+        let at = OptionAt {
+            number,
+            start: idx as u32,
+            end: end as u32,
+        };
+        if inline_len < INLINE_OPTIONS {
+            inline[inline_len] = at;
+            inline_len += 1;
+        } else {
+            spilled.push(at);
+        }
+        idx = end;
+    }
+    let marker = idx < buf.len();
+    let payload_start = if marker { idx + 1 } else { buf.len() };
+    let empty_payload_marker = marker && payload_start == buf.len();
+    let mtype = match (first >> 4) & 0b11 {
+        0 => MessageType::Confirmable,
+        1 => MessageType::NonConfirmable,
+        2 => MessageType::Acknowledgement,
+        _ => MessageType::Reset,
+    };
+    let message = Message {
+        bytes: buf.to_vec(),
+        mid: u16::from_be_bytes([mid_hi, mid_lo]),
+        mtype,
+        code: MessageClass::from(code),
+        token_len: tkl as u8,
+        inline,
+        inline_len: inline_len as u8,
+        spilled,
+        payload_start,
+    };
+    Ok((message, empty_payload_marker, first >> 6))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Well-formed messages of every kind, to be mutated.
+    fn samples() -> Vec<Vec<u8>> {
+        let request = |mtype, options: &[(u16, &[u8])], payload: &[u8]| {
+            message::encode_parts(
+                mtype,
+                MessageClass::Request(RequestType::Get),
+                0x1234,
+                &[1, 2, 3, 4],
+                options.iter().copied(),
+                payload,
+                2_000,
+            )
+            .expect("encodes")
+        };
+        let long = [7u8; 300];
+        vec![
+            request(
+                MessageType::Confirmable,
+                &[(11, b"fw"), (11, b"payload"), (23, &[0x12, 0x36])],
+                b"",
+            ),
+            request(
+                MessageType::NonConfirmable,
+                &[(1, b"x"), (15, &long[..20]), (300, &long)],
+                b"body",
+            ),
+            // Ten options: past the inline index.
+            request(
+                MessageType::Confirmable,
+                &[
+                    (11, b"a"),
+                    (11, b"b"),
+                    (11, b"c"),
+                    (11, b"d"),
+                    (11, b"e"),
+                    (11, b"f"),
+                    (11, b"g"),
+                    (11, b"h"),
+                    (11, b"i"),
+                    (60, b"z"),
+                ],
+                b"p",
+            ),
+            message::encode_parts(
+                MessageType::Acknowledgement,
+                MessageClass::Response(ResponseType::Content),
+                7,
+                &[9],
+                [(23u16, &[0x12u8, 0x36][..]), (28, &[4, 0])].into_iter(),
+                &long,
+                2_000,
+            )
+            .expect("encodes"),
+            message::empty_message(MessageType::Acknowledgement, 7),
+            message::empty_message(MessageType::Reset, 8),
+        ]
+    }
+
+    /// What the old decoder and the new one give for `bytes` agree.
+    fn agree(bytes: &[u8]) -> Result<(), TestCaseError> {
+        let reference = message::decode(bytes, 1_500);
+        let decoded = decode(bytes, 1_500);
+        match (&reference, &decoded) {
+            (Ok(packet), Ok(message)) => {
+                prop_assert_eq!(&message.to_packet(), packet);
+                prop_assert_eq!(message.code(), packet.header.code);
+                prop_assert_eq!(message.message_type(), packet.header.get_type());
+                prop_assert_eq!(message.message_id(), packet.header.message_id);
+                prop_assert_eq!(message.token(), packet.get_token());
+                prop_assert_eq!(message.payload(), &packet.payload[..]);
+                // Each option's values, in order.
+                for (option, values) in packet.options() {
+                    let number = *option;
+                    let mine: Vec<&[u8]> =
+                        message.option_values(CoapOption::from(number)).collect();
+                    let theirs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+                    prop_assert_eq!(mine, theirs, "option {}", number);
+                }
+                let count: usize = packet.options().map(|(_, v)| v.len()).sum();
+                prop_assert_eq!(message.options().count(), count);
+                prop_assert_eq!(message.bytes(), bytes);
+            }
+            (Err(a), Err(b)) => prop_assert_eq!(a, b),
+            _ => prop_assert!(false, "{reference:?} vs {decoded:?}"),
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_samples_decode_alike() {
+        for sample in samples() {
+            assert!(decode(&sample, 1_500).is_ok());
+            agree(&sample).expect("agree");
+        }
+        let ten = decode(&samples()[2], 1_500).expect("decodes");
+        assert_eq!(ten.option_values(CoapOption::UriPath).count(), 9);
+        assert!(!ten.spilled.is_empty());
+        assert_eq!(decode(&samples()[0], 10), Err(DropReason::TooLarge));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 4_096,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn random_datagrams_decode_alike(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            agree(&bytes)?;
+        }
+
+        #[test]
+        fn mutated_messages_decode_alike(
+            which in 0usize..6,
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            cut in any::<prop::sample::Index>(),
+            truncate in any::<bool>(),
+            extra in proptest::collection::vec(any::<u8>(), 0..4),
+        ) {
+            let mut bytes = samples()[which].clone();
+            bytes.extend_from_slice(&extra);
+            for (at, value) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = value;
+            }
+            if truncate {
+                bytes.truncate(cut.index(bytes.len() + 1));
+            }
+            agree(&bytes)?;
+        }
+    }
+}
