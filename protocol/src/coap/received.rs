@@ -2,9 +2,9 @@
 //! copying each option into a `coap-lite` [`Packet`] (a tree of lists of vectors: about ten
 //! allocations for a block request, where this takes one or two).
 //!
-//! [`decode`] accepts and rejects exactly the datagrams [`message::decode`] does, with the
-//! same errors, and [`Message::to_packet`] gives the packet it would have given (checked by
-//! a property test); the endpoint hands the application a [`Message`], and code that wants
+//! [`decode`] accepts and rejects exactly the datagrams the packet decoder of `message` does,
+//! with the same errors, and [`Message::to_packet`] gives the packet it would have given
+//! (checked by a property test); the endpoint hands the application a [`Message`], and code that wants
 //! a packet (OSCORE) converts it.
 
 use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType, ResponseType};
@@ -22,7 +22,8 @@ struct OptionAt {
     end: u32,
 }
 
-/// A received CoAP message (well-formed: see [`decode`]).
+/// A received CoAP message, well-formed (RFC 7252 section 3: the checks of
+/// [`Endpoint::handle_datagram`](super::Endpoint::handle_datagram)).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Message {
     bytes: Vec<u8>,
@@ -111,7 +112,7 @@ impl Message {
         }
     }
 
-    /// The message as a `coap-lite` packet (as [`message::decode`] gives it).
+    /// The message as a `coap-lite` packet.
     pub fn to_packet(&self) -> Packet {
         // The bytes passed the same checks in `decode`: parsing them again cannot fail.
         message::parse(&self.bytes)
