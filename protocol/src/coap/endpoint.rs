@@ -301,14 +301,21 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
 
     /// Processes a received datagram. Never panics, whatever `bytes` holds.
     pub fn handle_datagram(&mut self, now: Instant, from: A, bytes: &[u8]) {
+        self.handle_datagram_owned(now, from, bytes.to_vec());
+    }
+
+    /// [`Endpoint::handle_datagram`] taking the datagram's buffer, which the delivered
+    /// [`Message`] then keeps (no copy).
+    pub fn handle_datagram_owned(&mut self, now: Instant, from: A, bytes: Vec<u8>) {
         self.purge(now);
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
+        let header = message::peek_header(&bytes);
         let packet = match received::decode(bytes, self.max_message_size()) {
             Ok(packet) => packet,
             Err(reason) => {
                 if let (DropReason::Malformed(_), Some((1, MessageType::Confirmable, mid))) =
-                    (reason, message::peek_header(bytes))
+                    (reason, header)
                 {
                     self.send_reset(from.clone(), mid);
                 }

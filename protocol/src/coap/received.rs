@@ -18,8 +18,8 @@ const INLINE_OPTIONS: usize = 8;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct OptionAt {
     number: u16,
-    start: u32,
-    end: u32,
+    start: u16,
+    end: u16,
 }
 
 /// A received CoAP message, well-formed (RFC 7252 section 3: the checks of
@@ -91,7 +91,10 @@ impl Message {
         self.inline[..usize::from(self.inline_len)]
             .iter()
             .chain(&self.spilled)
-            .map(|o| (o.number, &self.bytes[o.start as usize..o.end as usize]))
+            .map(|o| {
+                let range = usize::from(o.start)..usize::from(o.end);
+                (o.number, &self.bytes[range])
+            })
     }
 
     /// The values of `option`, in order.
@@ -121,9 +124,11 @@ impl Message {
     }
 }
 
-/// Checks and indexes a datagram; the errors are those of [`message::decode`].
-pub(super) fn decode(bytes: &[u8], max_size: usize) -> Result<Message, DropReason> {
-    if bytes.len() > max_size {
+/// Checks and indexes a datagram, keeping its buffer; the errors are those of the packet
+/// decoder. Datagrams over 65535 bytes are too large whatever `max_size` says (the
+/// endpoint's limit is lower).
+pub(super) fn decode(bytes: Vec<u8>, max_size: usize) -> Result<Message, DropReason> {
+    if bytes.len() > max_size.min(usize::from(u16::MAX)) {
         return Err(DropReason::TooLarge);
     }
     let (message, empty_payload_marker, version) = parse(bytes).map_err(DropReason::Malformed)?;
@@ -169,7 +174,8 @@ pub(super) fn decode(bytes: &[u8], max_size: usize) -> Result<Message, DropReaso
 
 /// The framing pass of [`message::parse`], recording where things are: the message, whether
 /// a payload marker had no payload after it, and the version.
-fn parse(buf: &[u8]) -> Result<(Message, bool, u8), FormatError> {
+fn parse(bytes: Vec<u8>) -> Result<(Message, bool, u8), FormatError> {
+    let buf = &bytes[..];
     let [first, code, mid_hi, mid_lo, ..] = *buf else {
         return Err(FormatError::Truncated);
     };
@@ -201,11 +207,11 @@ fn parse(buf: &[u8]) -> Result<(Message, bool, u8), FormatError> {
         if end > buf.len() {
             return Err(FormatError::OptionLength);
         }
-        // Datagrams are far below 4 GiB (the endpoint's size limit is checked first).
+        // Datagrams are at most 65535 bytes (checked first).
         let at = OptionAt {
             number,
-            start: idx as u32,
-            end: end as u32,
+            start: idx as u16,
+            end: end as u16,
         };
         if inline_len < INLINE_OPTIONS {
             inline[inline_len] = at;
@@ -225,7 +231,7 @@ fn parse(buf: &[u8]) -> Result<(Message, bool, u8), FormatError> {
         _ => MessageType::Reset,
     };
     let message = Message {
-        bytes: buf.to_vec(),
+        bytes,
         mid: u16::from_be_bytes([mid_hi, mid_lo]),
         mtype,
         code: MessageClass::from(code),
@@ -304,7 +310,7 @@ mod tests {
     /// What the old decoder and the new one give for `bytes` agree.
     fn agree(bytes: &[u8]) -> Result<(), TestCaseError> {
         let reference = message::decode(bytes, 1_500);
-        let decoded = decode(bytes, 1_500);
+        let decoded = decode(bytes.to_vec(), 1_500);
         match (&reference, &decoded) {
             (Ok(packet), Ok(message)) => {
                 prop_assert_eq!(&message.to_packet(), packet);
@@ -334,13 +340,17 @@ mod tests {
     #[test]
     fn the_samples_decode_alike() {
         for sample in samples() {
-            assert!(decode(&sample, 1_500).is_ok());
+            assert!(decode(sample.clone(), 1_500).is_ok());
             agree(&sample).expect("agree");
         }
-        let ten = decode(&samples()[2], 1_500).expect("decodes");
+        let ten = decode(samples()[2].clone(), 1_500).expect("decodes");
         assert_eq!(ten.option_values(CoapOption::UriPath).count(), 9);
         assert!(!ten.spilled.is_empty());
-        assert_eq!(decode(&samples()[0], 10), Err(DropReason::TooLarge));
+        assert_eq!(decode(samples()[0].clone(), 10), Err(DropReason::TooLarge));
+        assert_eq!(
+            decode(vec![0x40; 70_000], usize::MAX),
+            Err(DropReason::TooLarge)
+        );
     }
 
     proptest! {

@@ -60,6 +60,11 @@ pub struct Addr(pub u32);
 pub trait Node {
     /// Take a datagram from `from`.
     fn handle_datagram(&mut self, now: Instant, from: Addr, bytes: &[u8]);
+    /// [`Node::handle_datagram`] taking the datagram's buffer (which a node may keep
+    /// rather than copy).
+    fn handle_datagram_owned(&mut self, now: Instant, from: Addr, bytes: Vec<u8>) {
+        self.handle_datagram(now, from, &bytes);
+    }
     /// Let timers due at or before `now` run.
     fn handle_timeout(&mut self, now: Instant);
     /// The next datagram to send.

@@ -160,7 +160,11 @@ struct ServedBlock {
 
 impl<R: CryptoRng> Node for Repository<R> {
     fn handle_datagram(&mut self, now: Instant, from: Addr, bytes: &[u8]) {
-        self.endpoint.handle_datagram(now, from, bytes);
+        self.handle_datagram_owned(now, from, bytes.to_vec());
+    }
+
+    fn handle_datagram_owned(&mut self, now: Instant, from: Addr, bytes: Vec<u8>) {
+        self.endpoint.handle_datagram_owned(now, from, bytes);
         self.process(now);
     }
 

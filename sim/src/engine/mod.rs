@@ -535,14 +535,14 @@ impl Engine {
                 let injected = self.replay_arriving(d, &bytes);
                 self.devices[d as usize]
                     .node
-                    .handle_datagram(now, from, &bytes);
+                    .handle_datagram_owned(now, from, bytes);
                 self.after(now, node);
                 if injected {
                     self.finish_replay(d);
                 }
             }
             _ => {
-                self.node_mut(node).handle_datagram(now, from, &bytes);
+                self.node_mut(node).handle_datagram_owned(now, from, bytes);
                 self.after(now, node);
             }
         }
@@ -600,7 +600,7 @@ impl Engine {
             st.served += 1;
             st.busy_time = st.busy_time + st.service;
         }
-        self.node_mut(node).handle_datagram(now, from, &bytes);
+        self.node_mut(node).handle_datagram_owned(now, from, bytes);
         self.after(now, node);
         let st = self.station(id);
         match st.waiting.pop_front() {

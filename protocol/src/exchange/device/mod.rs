@@ -576,10 +576,14 @@ impl<R: CryptoRng> Device<R> {
 
 impl<R: CryptoRng> Node for Device<R> {
     fn handle_datagram(&mut self, now: Instant, from: Addr, bytes: &[u8]) {
+        self.handle_datagram_owned(now, from, bytes.to_vec());
+    }
+
+    fn handle_datagram_owned(&mut self, now: Instant, from: Addr, bytes: Vec<u8>) {
         let Some(running) = self.running.as_mut() else {
             return; // rebooting: nobody listens
         };
-        running.endpoint.handle_datagram(now, from, bytes);
+        running.endpoint.handle_datagram_owned(now, from, bytes);
         self.process(now);
     }
 
