@@ -11,7 +11,7 @@ use icsim_reports::model::{
 };
 
 use super::rollout::Rollout;
-use super::{CpuCosts, Engine, drop_name};
+use super::{CpuCosts, Engine, Tier, drop_name};
 use crate::net::DropCause;
 use crate::run::RunInfo;
 
@@ -42,7 +42,8 @@ pub(crate) struct Metrics {
     reboots_outside_window: u64,
     update_names: Vec<String>,
     samples: Vec<Sample>,
-    tiers: BTreeMap<String, TierTraffic>,
+    /// Traffic per link tier, indexed by [`Tier`].
+    tiers: [TierTraffic; 2],
     crypto: CryptoTotals,
     rejections: BTreeMap<String, u64>,
     outcomes: BTreeMap<String, BTreeMap<String, u64>>,
@@ -74,10 +75,6 @@ impl Metrics {
                 downtime: Vec::new(),
             })
             .collect();
-        let mut tiers = BTreeMap::new();
-        for tier in ["cell", "wan"] {
-            tiers.insert(tier.to_string(), TierTraffic::default());
-        }
         Metrics {
             release,
             devices,
@@ -90,7 +87,7 @@ impl Metrics {
             reboots_outside_window: 0,
             update_names,
             samples: Vec::new(),
-            tiers,
+            tiers: Default::default(),
             crypto: CryptoTotals::default(),
             rejections: BTreeMap::new(),
             outcomes: BTreeMap::new(),
@@ -105,14 +102,8 @@ impl Metrics {
         self.datagrams += 1;
     }
 
-    pub(crate) fn link(&mut self, tier: &str, len: usize, dropped: Option<DropCause>) {
-        // Looked up by `&str`: no allocation per datagram (both tiers exist from the start).
-        if !self.tiers.contains_key(tier) {
-            self.tiers.insert(tier.to_string(), TierTraffic::default());
-        }
-        let Some(t) = self.tiers.get_mut(tier) else {
-            return;
-        };
+    pub(crate) fn link(&mut self, tier: Tier, len: usize, dropped: Option<DropCause>) {
+        let t = &mut self.tiers[tier as usize];
         t.datagrams += 1;
         t.bytes += len as u64;
         match dropped.map(drop_name) {
@@ -456,7 +447,10 @@ pub(super) fn report(engine: &mut Engine, info: RunInfo, end: Instant) -> RunRep
             max_device_downtime_s: max_down.as_secs_f64(),
             reboots: m.reboots,
         },
-        network: m.tiers.clone(),
+        network: [Tier::Cell, Tier::Wan]
+            .into_iter()
+            .map(|tier| (tier.name().to_string(), m.tiers[tier as usize].clone()))
+            .collect(),
         backend,
         crypto: m.crypto.clone(),
         protocol: ProtocolTotals {

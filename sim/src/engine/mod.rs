@@ -141,6 +141,25 @@ pub(crate) enum Event {
     RogueStart(u32),
 }
 
+/// The tiers of links, as counted in the report's network traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tier {
+    /// A PLC's link to its site's gateway (own or shared).
+    Cell = 0,
+    /// A site's WAN link to the backend.
+    Wan = 1,
+}
+
+impl Tier {
+    /// The tier's name in reports.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Tier::Cell => "cell",
+            Tier::Wan => "wan",
+        }
+    }
+}
+
 /// The backend stations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StationId {
@@ -446,7 +465,7 @@ impl Engine {
                 }
             }
         }
-        let (tier, dir, next): (&str, &mut Dir, Location) = match (at, dest) {
+        let (tier, dir, next): (Tier, &mut Dir, Location) = match (at, dest) {
             (a, d) if a == d => {
                 self.deliver(now, from, to, bytes);
                 return;
@@ -460,7 +479,7 @@ impl Engine {
                     return;
                 };
                 (
-                    "wan",
+                    Tier::Wan,
                     &mut self.sites[s as usize].wan[0],
                     Location::Gateway(s),
                 )
@@ -473,11 +492,13 @@ impl Engine {
                         None => return,
                     },
                 };
-                ("cell", dir, Location::Device(d))
+                (Tier::Cell, dir, Location::Device(d))
             }
-            (Location::Gateway(s), _) => {
-                ("wan", &mut self.sites[s as usize].wan[1], Location::Backend)
-            }
+            (Location::Gateway(s), _) => (
+                Tier::Wan,
+                &mut self.sites[s as usize].wan[1],
+                Location::Backend,
+            ),
             (Location::Device(d), _) => {
                 let slot = &mut self.devices[d as usize];
                 let s = slot.site;
@@ -488,7 +509,7 @@ impl Engine {
                         None => return,
                     },
                 };
-                ("cell", dir, Location::Gateway(s))
+                (Tier::Cell, dir, Location::Gateway(s))
             }
         };
         let len = bytes.len();
