@@ -86,6 +86,12 @@ impl<V> SeqMap<V> {
         None
     }
 
+    /// The entry with the oldest live key.
+    pub(super) fn first(&self) -> Option<(u64, &V)> {
+        // Leading empty slots are trimmed on removal: the front slot is live if any is.
+        self.slots.front()?.as_ref().map(|v| (self.base, v))
+    }
+
     pub(super) fn remove(&mut self, key: u64) -> Option<V> {
         let i = self.index(key)?;
         let value = self.slots[i].take()?;
@@ -124,6 +130,7 @@ mod tests {
             }
             let probe = next.saturating_sub(r % 50);
             assert_eq!(ours.get(probe), model.get(&probe));
+            assert_eq!(ours.first(), model.first_key_value().map(|(k, v)| (*k, v)));
             assert_eq!(ours.len(), model.len());
         }
     }

@@ -23,6 +23,11 @@ pub(super) struct InRequest<A> {
     acked: bool,
     /// When the endpoint sends the empty ACK by itself.
     empty_ack_at: Option<Instant>,
+    /// When the endpoint forgets the request if the application has not answered it: the
+    /// end of its exchange (EXCHANGE_LIFETIME after arrival, used also for NON requests so
+    /// that expiry follows arrival order). With deduplication on, the duplicate cache's
+    /// own expiry forgets it first.
+    forget_at: Instant,
 }
 
 /// A separate CON response in flight.
@@ -200,6 +205,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
                 confirmable,
                 acked: false,
                 empty_ack_at,
+                forget_at: now + self.config.params.exchange_lifetime(),
             },
         );
         self.stats.requests_received += 1;
@@ -274,6 +280,13 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     /// Forgets duplicate-cache entries (and requests the application never answered) whose
     /// lifetime ended at or before `now`.
     pub(super) fn purge(&mut self, now: Instant) {
+        // Without deduplication nothing else forgets an unanswered request: the oldest go
+        // first (their `forget_at` follows arrival order).
+        while let Some((id, req)) = self.incoming.first()
+            && req.forget_at <= now
+        {
+            self.forget_incoming(IncomingId(id));
+        }
         if self.dedup_next_expiry.is_none_or(|at| at > now) {
             return;
         }

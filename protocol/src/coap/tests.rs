@@ -673,3 +673,36 @@ fn a_request_from_parts_is_the_request_from_its_packet() {
         Some(3)
     );
 }
+
+/// Without deduplication (a repository), a request the application never answers is still
+/// forgotten at the end of its exchange, and stops counting against the pending cap.
+#[test]
+fn unanswered_requests_expire_without_deduplication_too() {
+    let mut r = rng(12);
+    let config = EndpointConfig {
+        max_pending_requests: 1,
+        dedup_requests: false,
+        ..EndpointConfig::default()
+    };
+    let mut ep = Endpoint::new(config, &mut r);
+    ep.handle_datagram(t0(), PEER, &raw_request(1, true));
+    let lifetime = TransmissionParams::default().exchange_lifetime();
+    // Within the lifetime the unanswered request holds the only slot.
+    ep.handle_datagram(t0() + Duration::from_secs(100), PEER, &raw_request(2, true));
+    let (_, events) = drain(&mut ep);
+    let ids = received_ids(&events);
+    assert_eq!(ids.len(), 1);
+    assert!(events.contains(&Event::DatagramDropped {
+        from: PEER,
+        reason: DropReason::TooManyPending
+    }));
+    // After it, the slot is free again, and the old request can no longer be answered.
+    ep.handle_datagram(t0() + lifetime, PEER, &raw_request(3, true));
+    let (_, events) = drain(&mut ep);
+    assert_eq!(received_ids(&events).len(), 1);
+    assert_eq!(ep.incoming.len(), 1);
+    assert_eq!(
+        ep.respond(t0() + lifetime, &mut r, ids[0], content(b"")),
+        Err(SendError::UnknownRequest)
+    );
+}
