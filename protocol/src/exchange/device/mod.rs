@@ -221,6 +221,8 @@ impl Requester {
 struct Fetch {
     source: Addr,
     path: String,
+    /// Where the segments of `path` are (computed once, not per block).
+    segments: Vec<std::ops::Range<usize>>,
     assembler: Block2Assembler<InternedBody>,
     handle: Option<RequestHandle>,
     retries_left: u32,

@@ -21,6 +21,22 @@ use crate::verify::{self, Check, CheckOutcome, Rejection, VerifiedEnvelope, Veri
 
 /// The CoAP Uri-Path option number (RFC 7252 section 5.10).
 const URI_PATH: u16 = 11;
+/// The byte ranges of the non-empty `/`-separated segments of `path` (its Uri-Path
+/// options, as `msg::request` writes them).
+fn segment_ranges(path: &str) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for (i, byte) in path.bytes().chain([b'/']).enumerate() {
+        if byte == b'/' {
+            if i > start {
+                ranges.push(start..i);
+            }
+            start = i + 1;
+        }
+    }
+    ranges
+}
+
 /// Path segments of a payload location for which a block request is written without
 /// building a packet.
 const MAX_FETCH_SEGMENTS: usize = 8;
@@ -316,6 +332,7 @@ impl<R: CryptoRng> Device<R> {
         let fetch = match delivery.delivery {
             Delivery::Fetch { source } => Some(Fetch {
                 source: Addr(source),
+                segments: segment_ranges(&delivery.path),
                 path: delivery.path.clone(),
                 assembler: Block2Assembler::with_store(
                     InternedBody::new(self.memo.clone()),
@@ -567,9 +584,9 @@ impl<R: CryptoRng> Device<R> {
         let mut options: [(u16, &[u8]); MAX_FETCH_SEGMENTS + 1] =
             [(0, &[]); MAX_FETCH_SEGMENTS + 1];
         let mut count = 0;
-        for segment in fetch.path.split('/').filter(|s| !s.is_empty()) {
+        for segment in &fetch.segments {
             if count < MAX_FETCH_SEGMENTS {
-                options[count] = (URI_PATH, segment.as_bytes());
+                options[count] = (URI_PATH, &fetch.path.as_bytes()[segment.clone()]);
             }
             count += 1;
         }
@@ -716,4 +733,26 @@ fn conflict(reason: &str) -> Packet {
         }
         .encode(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segment_ranges;
+
+    #[test]
+    fn segment_ranges_are_the_non_empty_segments() {
+        for path in [
+            "",
+            "/",
+            "fw",
+            "/fw/payload-7",
+            "a//b/",
+            "//x//",
+            "fw/payload/3c4f",
+        ] {
+            let ranges: Vec<&str> = segment_ranges(path).into_iter().map(|r| &path[r]).collect();
+            let expected: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+            assert_eq!(ranges, expected, "{path:?}");
+        }
+    }
 }
