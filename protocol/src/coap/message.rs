@@ -1,11 +1,7 @@
-//! Framing: decoding untrusted datagrams into [`Packet`]s with typed errors, and the few
-//! messages the endpoint builds itself (empty ACK, RST).
+//! Framing: the typed errors of decoding untrusted datagrams (decoded in `received`), and
+//! encoding, including the few messages the endpoint builds itself (empty ACK, RST).
 
-use std::collections::LinkedList;
-
-use coap_lite::{
-    CoapOption, Header, HeaderRaw, MessageClass, MessageType, Packet, RequestType, ResponseType,
-};
+use coap_lite::{MessageClass, MessageType, Packet, RequestType, ResponseType};
 
 use super::SendError;
 
@@ -143,118 +139,6 @@ pub(super) fn peek_header(bytes: &[u8]) -> Option<(u8, MessageType, u16)> {
     Some((first >> 6, mtype, u16::from_be_bytes([hi, lo])))
 }
 
-/// Decodes an untrusted datagram into a packet. Never panics. The endpoint decodes with
-/// [`super::received::decode`]; this is its reference in tests.
-#[cfg(test)]
-pub(super) fn decode(bytes: &[u8], max_size: usize) -> Result<Packet, DropReason> {
-    if bytes.len() > max_size {
-        return Err(DropReason::TooLarge);
-    }
-    let (packet, empty_payload_marker) = parse(bytes).map_err(DropReason::Malformed)?;
-    if packet.header.get_version() != 1 {
-        return Err(DropReason::UnknownVersion);
-    }
-    // coap-lite accepts a trailing payload marker with no payload; RFC 7252 section 3 makes
-    // it a format error.
-    if empty_payload_marker {
-        return Err(DropReason::Malformed(FormatError::EmptyPayload));
-    }
-    let mtype = packet.header.get_type();
-    match packet.header.code {
-        MessageClass::Reserved(code) => {
-            return Err(DropReason::Malformed(FormatError::ReservedCode(code)));
-        }
-        MessageClass::Request(RequestType::UnKnown)
-        | MessageClass::Response(ResponseType::UnKnown) => {
-            return Err(DropReason::Malformed(FormatError::ReservedCode(0xFF)));
-        }
-        MessageClass::Empty => {
-            if !packet.get_token().is_empty()
-                || packet.options().any(|(_, values)| !values.is_empty())
-                || !packet.payload.is_empty()
-            {
-                return Err(DropReason::Malformed(FormatError::NonEmptyEmpty));
-            }
-            if mtype == MessageType::NonConfirmable {
-                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
-            }
-        }
-        MessageClass::Request(_) => {
-            if matches!(mtype, MessageType::Acknowledgement | MessageType::Reset) {
-                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
-            }
-        }
-        MessageClass::Response(_) => {
-            if mtype == MessageType::Reset {
-                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
-            }
-        }
-    }
-    Ok(packet)
-}
-
-/// Parses a datagram into the [`Packet`] (and the error) `coap-lite`'s `Packet::from_bytes`
-/// gives for it, with fewer allocations; also tells whether it ends in a payload marker
-/// with no payload after it.
-pub(super) fn parse(buf: &[u8]) -> Result<(Packet, bool), FormatError> {
-    let Some(header) = buf.get(..4) else {
-        return Err(FormatError::Truncated);
-    };
-    let raw = HeaderRaw::try_from(header).map_err(|_| FormatError::Truncated)?;
-    let mut packet = Packet::new();
-    packet.header = Header::from_raw(&raw);
-    let tkl = usize::from(packet.header.get_token_length());
-    let options_start = 4 + tkl;
-    if tkl > 8 || options_start > buf.len() {
-        return Err(FormatError::TokenLength);
-    }
-    packet.set_token(buf[4..options_start].to_vec());
-    let mut idx = options_start;
-    let mut number = 0u16;
-    // Values of the option being read; options come in non-decreasing number order, so
-    // each number's values are consecutive and are inserted once.
-    let mut run: Option<(u16, LinkedList<Vec<u8>>)> = None;
-    while idx < buf.len() {
-        let byte = buf[idx];
-        if byte == 0xFF {
-            break;
-        }
-        idx += 1;
-        let delta = extended(byte >> 4, buf, &mut idx, FormatError::OptionDelta)?;
-        let length = usize::from(extended(
-            byte & 0x0F,
-            buf,
-            &mut idx,
-            FormatError::OptionLength,
-        )?);
-        number = number.checked_add(delta).ok_or(FormatError::OptionDelta)?;
-        let end = idx + length;
-        if end > buf.len() {
-            return Err(FormatError::OptionLength);
-        }
-        let value = buf[idx..end].to_vec();
-        match &mut run {
-            Some((n, values)) if *n == number => values.push_back(value),
-            _ => {
-                if let Some((n, values)) = run.replace((number, LinkedList::from([value]))) {
-                    packet.set_option(CoapOption::from(n), values);
-                }
-            }
-        }
-        idx = end;
-    }
-    if let Some((n, values)) = run {
-        packet.set_option(CoapOption::from(n), values);
-    }
-    let marker = idx < buf.len();
-    if marker {
-        packet.payload = buf[idx + 1..].to_vec();
-    }
-    let empty_payload_marker = marker && packet.payload.is_empty();
-    Ok((packet, empty_payload_marker))
-}
-
-/// The 2-bit message type of the header (RFC 7252 section 3).
 fn type_bits(mtype: MessageType) -> u8 {
     match mtype {
         MessageType::Confirmable => 0,
