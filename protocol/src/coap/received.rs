@@ -4,8 +4,9 @@
 //!
 //! The framing pass agrees with `coap-lite`'s `Packet::from_bytes` (the same packet, or the
 //! matching error), and the checks after it are those of RFC 7252 section 3 that coap-lite
-//! leaves out (property tests against a reference decoder built on coap-lite); the endpoint hands the application a [`Message`], and code that wants
-//! a packet (OSCORE) converts it.
+//! leaves out (property tests against a reference decoder built on coap-lite). The endpoint
+//! hands the application a [`Message`]; code that wants a packet (OSCORE) converts it with
+//! [`Message::to_packet`].
 
 use std::collections::LinkedList;
 
