@@ -221,8 +221,12 @@ impl CoapOptions for Packet {
 
 impl CoapOptions for Message {
     fn single_option(&self, option: CoapOption) -> Result<Option<&[u8]>, BlockError> {
-        self.single_value(option)
-            .map_err(|()| BlockError::RepeatedOption)
+        let mut values = self.option_values(option);
+        let first = values.next();
+        match values.next() {
+            Some(_) => Err(BlockError::RepeatedOption),
+            None => Ok(first),
+        }
     }
 }
 

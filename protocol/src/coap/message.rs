@@ -139,6 +139,35 @@ pub(super) fn peek_header(bytes: &[u8]) -> Option<(u8, MessageType, u16)> {
     Some((first >> 6, mtype, u16::from_be_bytes([hi, lo])))
 }
 
+/// The code and type rules of RFC 7252 sections 3 and 4 for a message that framed well:
+/// no reserved class or code unknown to `coap-lite`, an Empty message with no token,
+/// options or payload (`has_content`) and not NON, no request in an ACK or RST, no response
+/// in an RST.
+pub(super) fn check_class(
+    mtype: MessageType,
+    code: MessageClass,
+    has_content: bool,
+) -> Result<(), FormatError> {
+    match code {
+        MessageClass::Reserved(code) => Err(FormatError::ReservedCode(code)),
+        MessageClass::Request(RequestType::UnKnown)
+        | MessageClass::Response(ResponseType::UnKnown) => Err(FormatError::ReservedCode(0xFF)),
+        MessageClass::Empty if has_content => Err(FormatError::NonEmptyEmpty),
+        MessageClass::Empty if mtype == MessageType::NonConfirmable => {
+            Err(FormatError::TypeCodeMismatch)
+        }
+        MessageClass::Request(_)
+            if matches!(mtype, MessageType::Acknowledgement | MessageType::Reset) =>
+        {
+            Err(FormatError::TypeCodeMismatch)
+        }
+        MessageClass::Response(_) if mtype == MessageType::Reset => {
+            Err(FormatError::TypeCodeMismatch)
+        }
+        _ => Ok(()),
+    }
+}
+
 fn type_bits(mtype: MessageType) -> u8 {
     match mtype {
         MessageType::Confirmable => 0,

@@ -108,16 +108,6 @@ impl Message {
             .map(|(_, v)| v)
     }
 
-    /// The value of an option that may appear at most once: `Err(())` if it repeats.
-    pub(crate) fn single_value(&self, option: CoapOption) -> Result<Option<&[u8]>, ()> {
-        let mut values = self.option_values(option);
-        let first = values.next();
-        match values.next() {
-            Some(_) => Err(()),
-            None => Ok(first),
-        }
-    }
-
     /// The message as the `coap-lite` packet that `Packet::from_bytes` gives for it.
     pub fn to_packet(&self) -> Packet {
         let mut packet = Packet::new();
@@ -161,37 +151,11 @@ pub(super) fn decode(bytes: Vec<u8>, max_size: usize) -> Result<Message, DropRea
     if empty_payload_marker {
         return Err(DropReason::Malformed(FormatError::EmptyPayload));
     }
-    let mtype = message.mtype;
-    match message.code {
-        MessageClass::Reserved(code) => {
-            return Err(DropReason::Malformed(FormatError::ReservedCode(code)));
-        }
-        MessageClass::Request(RequestType::UnKnown)
-        | MessageClass::Response(ResponseType::UnKnown) => {
-            return Err(DropReason::Malformed(FormatError::ReservedCode(0xFF)));
-        }
-        MessageClass::Empty => {
-            if message.token_len != 0
-                || message.inline_len != 0
-                || message.payload_start < message.bytes.len()
-            {
-                return Err(DropReason::Malformed(FormatError::NonEmptyEmpty));
-            }
-            if mtype == MessageType::NonConfirmable {
-                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
-            }
-        }
-        MessageClass::Request(_) => {
-            if matches!(mtype, MessageType::Acknowledgement | MessageType::Reset) {
-                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
-            }
-        }
-        MessageClass::Response(_) => {
-            if mtype == MessageType::Reset {
-                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
-            }
-        }
-    }
+    let has_content = message.token_len != 0
+        || message.inline_len != 0
+        || message.payload_start < message.bytes.len();
+    message::check_class(message.mtype, message.code, has_content)
+        .map_err(DropReason::Malformed)?;
     Ok(message)
 }
 

@@ -582,37 +582,11 @@ pub(super) fn reference_decode(bytes: &[u8], max_size: usize) -> Result<Packet, 
     if empty_payload_marker {
         return Err(DropReason::Malformed(FormatError::EmptyPayload));
     }
-    let mtype = packet.header.get_type();
-    match packet.header.code {
-        MessageClass::Reserved(code) => {
-            return Err(DropReason::Malformed(FormatError::ReservedCode(code)));
-        }
-        MessageClass::Request(RequestType::UnKnown)
-        | MessageClass::Response(ResponseType::UnKnown) => {
-            return Err(DropReason::Malformed(FormatError::ReservedCode(0xFF)));
-        }
-        MessageClass::Empty => {
-            if !packet.get_token().is_empty()
-                || packet.options().any(|(_, values)| !values.is_empty())
-                || !packet.payload.is_empty()
-            {
-                return Err(DropReason::Malformed(FormatError::NonEmptyEmpty));
-            }
-            if mtype == MessageType::NonConfirmable {
-                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
-            }
-        }
-        MessageClass::Request(_) => {
-            if matches!(mtype, MessageType::Acknowledgement | MessageType::Reset) {
-                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
-            }
-        }
-        MessageClass::Response(_) => {
-            if mtype == MessageType::Reset {
-                return Err(DropReason::Malformed(FormatError::TypeCodeMismatch));
-            }
-        }
-    }
+    let has_content = !packet.get_token().is_empty()
+        || packet.options().any(|(_, values)| !values.is_empty())
+        || !packet.payload.is_empty();
+    message::check_class(packet.header.get_type(), packet.header.code, has_content)
+        .map_err(DropReason::Malformed)?;
     Ok(packet)
 }
 
