@@ -37,9 +37,8 @@ fn segment_ranges(path: &str) -> Vec<std::ops::Range<usize>> {
     ranges
 }
 
-/// Path segments of a payload location for which a block request is written without
-/// building a packet.
-const MAX_FETCH_SEGMENTS: usize = 8;
+/// Options of a block request (path segments and Block2) written without a heap buffer.
+const INLINE_OPTIONS: usize = 9;
 
 /// The outcome of one block of a Block1 upload.
 enum Upload {
@@ -578,40 +577,37 @@ impl<R: CryptoRng> Device<R> {
             return;
         };
         // GET with the path's segments (Uri-Path) and Block2, in option-number order: the
-        // bytes `msg::request` and `BlockValue::write` give, without building a packet
-        // (which they still do for an unusually deep path).
+        // bytes `msg::request` and `BlockValue::write` give, without building a packet (and
+        // on the stack unless the path is unusually deep).
         let (block_bytes, skip) = crate::coap::uint_bytes(block.raw());
-        let mut options: [(u16, &[u8]); MAX_FETCH_SEGMENTS + 1] =
-            [(0, &[]); MAX_FETCH_SEGMENTS + 1];
-        let mut count = 0;
-        for segment in &fetch.segments {
-            if count < MAX_FETCH_SEGMENTS {
-                options[count] = (URI_PATH, &fetch.path.as_bytes()[segment.clone()]);
+        let path = fetch.path.as_bytes();
+        let options = fetch
+            .segments
+            .iter()
+            .map(|segment| (URI_PATH, &path[segment.clone()]))
+            .chain([(BlockOption::Block2.number(), &block_bytes[skip..])]);
+        let mut inline: [(u16, &[u8]); INLINE_OPTIONS] = [(0, &[]); INLINE_OPTIONS];
+        let spilled: Vec<(u16, &[u8])>;
+        let options: &[(u16, &[u8])] = if fetch.segments.len() < INLINE_OPTIONS {
+            let mut count = 0;
+            for (slot, option) in inline.iter_mut().zip(options) {
+                *slot = option;
+                count += 1;
             }
-            count += 1;
-        }
-        let sent = if count <= MAX_FETCH_SEGMENTS {
-            options[count] = (BlockOption::Block2.number(), &block_bytes[skip..]);
-            running.endpoint.send_request_parts(
-                now,
-                &mut self.rng,
-                fetch.source,
-                RequestType::Get,
-                &options[..=count],
-                &[],
-                Reliability::Confirmable,
-            )
+            &inline[..count]
         } else {
-            let mut request = msg::request(RequestType::Get, &fetch.path, Vec::new());
-            block.write(&mut request, BlockOption::Block2);
-            running.endpoint.send_request(
-                now,
-                &mut self.rng,
-                fetch.source,
-                request,
-                Reliability::Confirmable,
-            )
+            spilled = options.collect();
+            &spilled
         };
+        let sent = running.endpoint.send_request_parts(
+            now,
+            &mut self.rng,
+            fetch.source,
+            RequestType::Get,
+            options,
+            &[],
+            Reliability::Confirmable,
+        );
         match sent {
             Ok(handle) => fetch.handle = Some(handle),
             Err(e) => self.download_failed(format!("cannot send: {e}")),
