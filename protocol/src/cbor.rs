@@ -41,11 +41,18 @@ pub enum CborError {
     },
 }
 
+/// Scratch space of [`decode`], in bytes.
+const SCRATCH: usize = 256;
+
 /// Decode exactly one CBOR item from `bytes`; trailing bytes are an error.
 pub fn decode(bytes: &[u8]) -> Result<Value, CborError> {
     let mut reader = bytes;
-    let value: Value =
-        ciborium::de::from_reader(&mut reader).map_err(|e| CborError::Syntax(e.to_string()))?;
+    // ciborium's `from_reader` zeroes a 4 KiB scratch buffer on every call, which costs
+    // more than decoding a small message. Any size works: longer byte and text strings are
+    // read in scratch-sized chunks (text with split UTF-8 sequences carried over).
+    let mut scratch = [0u8; SCRATCH];
+    let value: Value = ciborium::de::from_reader_with_buffer(&mut reader, &mut scratch)
+        .map_err(|e| CborError::Syntax(e.to_string()))?;
     if !reader.is_empty() {
         return Err(CborError::TrailingBytes(reader.len()));
     }
@@ -218,5 +225,44 @@ mod tests {
             Err(CborError::UnexpectedKey { .. })
         ));
         assert!(matches!(decode(&[0x5f]), Err(CborError::Syntax(_))));
+    }
+
+    /// Strings longer than the scratch space decode as ciborium's own 4 KiB reader
+    /// decodes them: bytes, and text whose multi-byte characters straddle chunk edges.
+    #[test]
+    fn strings_longer_than_the_scratch_space_decode_whole() {
+        let text: String = "aé€😀".repeat(3 * SCRATCH);
+        let bytes: Vec<u8> = (0..5 * SCRATCH).map(|i| (i % 251) as u8).collect();
+        let value = Value::Array(vec![
+            Value::Text(text.clone()),
+            Value::Bytes(bytes.clone()),
+            Value::Text("short".into()),
+        ]);
+        let encoded = encode(&value);
+        let reference: Value = ciborium::de::from_reader(encoded.as_slice()).unwrap();
+        assert_eq!(decode(&encoded).unwrap(), reference);
+        assert_eq!(decode(&encoded).unwrap(), value);
+        // A string cut short is still a syntax error, not a partial value.
+        assert!(matches!(
+            decode(&encoded[..encoded.len() - 300]),
+            Err(CborError::Syntax(_))
+        ));
+        // Indefinite-length text in chunks: each chunk must be valid UTF-8 on its own
+        // (RFC 8949 §3.2.3), so a split inside the 'é' is malformed (as ciborium's own
+        // reader also finds) and a split between characters is not.
+        let indefinite = |split: usize| {
+            let mut out = vec![0x7f];
+            for part in [&text.as_bytes()[..split], &text.as_bytes()[split..]] {
+                out.push(0x79);
+                out.extend_from_slice(&u16::try_from(part.len()).unwrap().to_be_bytes());
+                out.extend_from_slice(part);
+            }
+            out.push(0xff);
+            out
+        };
+        let inside = indefinite(2);
+        assert!(ciborium::de::from_reader::<Value, _>(inside.as_slice()).is_err());
+        assert!(matches!(decode(&inside), Err(CborError::Syntax(_))));
+        assert_eq!(decode(&indefinite(1)).unwrap(), Value::Text(text));
     }
 }

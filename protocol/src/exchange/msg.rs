@@ -32,7 +32,8 @@ pub(crate) fn response(code: ResponseType, payload: Vec<u8>) -> Packet {
     p
 }
 
-/// The Uri-Path of a request joined by `/`; `None` when a segment is not UTF-8.
+/// The Uri-Path of a request joined by `/`; `None` when a segment is not UTF-8 or holds a
+/// `/` itself (a segment `a/b` is not the two segments `a`, `b`: RFC 7252 section 6.5).
 pub(crate) fn path(p: &Packet) -> Option<String> {
     let mut out = String::new();
     if let Some(segments) = p.get_option(CoapOption::UriPath) {
@@ -40,24 +41,28 @@ pub(crate) fn path(p: &Packet) -> Option<String> {
             if i > 0 {
                 out.push('/');
             }
+            if seg.contains(&b'/') {
+                return None;
+            }
             out.push_str(std::str::from_utf8(seg).ok()?);
         }
     }
     Some(out)
 }
 
-/// [`path`] into `out` (cleared first, its allocation reused); `false` when a segment is
-/// not UTF-8.
-pub(crate) fn path_into(m: &Message, out: &mut String) -> bool {
+/// The Uri-Path of a request joined by `/`, as bytes, into `out` (cleared first, its
+/// allocation reused); `false` when a segment holds a `/` (see [`path`]). Not checked for
+/// UTF-8: a lookup among UTF-8 names finds no match for a path that is not.
+pub(crate) fn path_bytes_into(m: &Message, out: &mut Vec<u8>) -> bool {
     out.clear();
     for (i, seg) in m.option_values(CoapOption::UriPath).enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        let Ok(seg) = std::str::from_utf8(seg) else {
+        if seg.contains(&b'/') {
             return false;
-        };
-        out.push_str(seg);
+        }
+        if i > 0 {
+            out.push(b'/');
+        }
+        out.extend_from_slice(seg);
     }
     true
 }
@@ -89,4 +94,24 @@ pub(crate) fn block(
     which: BlockOption,
 ) -> Result<Option<BlockValue>, String> {
     BlockValue::read(p, which).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_is_its_segments_joined_and_a_slash_inside_one_matches_nothing() {
+        let with = |segments: &[&[u8]]| {
+            let mut p = Packet::new();
+            for s in segments {
+                p.add_option(CoapOption::UriPath, s.to_vec());
+            }
+            p
+        };
+        assert_eq!(path(&with(&[b"fw", b"1"])).as_deref(), Some("fw/1"));
+        assert_eq!(path(&with(&[])).as_deref(), Some(""));
+        assert_eq!(path(&with(&[b"fw/1"])), None);
+        assert_eq!(path(&with(&[b"f\xffw"])), None);
+    }
 }

@@ -21,10 +21,11 @@ use crate::time::Instant;
 pub struct Repository<R> {
     rng: R,
     endpoint: Endpoint<Addr>,
-    objects: BTreeMap<String, Arc<[u8]>>,
+    /// Objects by path (UTF-8, without leading or trailing `/`).
+    objects: BTreeMap<Box<[u8]>, Arc<[u8]>>,
     block_size: BlockSize,
     /// Scratch buffer for the Uri-Path of the request being answered.
-    path_buf: String,
+    path_buf: Vec<u8>,
     /// Blocks served (for the report's repository load).
     pub blocks_served: u64,
     /// Requests refused (unknown path, bad option, wrong method).
@@ -45,7 +46,7 @@ impl<R: CryptoRng> Repository<R> {
             rng,
             objects: BTreeMap::new(),
             block_size,
-            path_buf: String::new(),
+            path_buf: Vec::new(),
             blocks_served: 0,
             requests_refused: 0,
         }
@@ -53,13 +54,13 @@ impl<R: CryptoRng> Repository<R> {
 
     /// The object published at `path`.
     pub fn object(&self, path: &str) -> Option<Arc<[u8]>> {
-        self.objects.get(path.trim_matches('/')).cloned()
+        self.objects.get(path.trim_matches('/').as_bytes()).cloned()
     }
 
     /// Publish `bytes` at `path` (shared, not copied).
     pub fn publish(&mut self, path: &str, bytes: Arc<[u8]>) {
         self.objects
-            .insert(path.trim_matches('/').to_string(), bytes);
+            .insert(path.trim_matches('/').as_bytes().into(), bytes);
     }
 
     /// CoAP counters.
@@ -112,10 +113,10 @@ impl<R: CryptoRng> Repository<R> {
         if request.method() != Some(RequestType::Get) {
             return Answer::Refuse(ResponseType::MethodNotAllowed);
         }
-        if !msg::path_into(request, &mut self.path_buf) {
+        if !msg::path_bytes_into(request, &mut self.path_buf) {
             return Answer::Refuse(ResponseType::NotFound);
         }
-        let Some(body) = self.objects.get(self.path_buf.as_str()).cloned() else {
+        let Some(body) = self.objects.get(self.path_buf.as_slice()).cloned() else {
             return Answer::Refuse(ResponseType::NotFound);
         };
         let requested = match msg::block(request, BlockOption::Block2) {
@@ -179,5 +180,101 @@ impl<R: CryptoRng> Node for Repository<R> {
 
     fn poll_timeout(&self) -> Option<Instant> {
         self.endpoint.poll_timeout()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use coap_lite::{CoapOption, MessageClass, Packet};
+    use rand_chacha::ChaCha8Rng;
+    use rand_core::SeedableRng;
+
+    use super::*;
+    use crate::coap::Reliability;
+
+    const CLIENT: Addr = Addr(7);
+    const REPO: Addr = Addr(3);
+
+    /// One request from a client endpoint to a repository publishing a 3000-byte object
+    /// at `fw/1/payload` in 1024-byte blocks; the response's code, Block2 and payload.
+    fn ask(
+        method: RequestType,
+        segments: &[&[u8]],
+        block: Option<u32>,
+    ) -> (MessageClass, Option<BlockValue>, Vec<u8>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let object: Arc<[u8]> = (0..3000u32).map(|i| (i % 253) as u8).collect();
+        let mut repo = Repository::new(
+            EndpointConfig::default(),
+            BlockSize::from_bytes(1024).unwrap(),
+            ChaCha8Rng::seed_from_u64(2),
+        );
+        repo.publish("/fw/1/payload/", object);
+        let mut client = Endpoint::new(EndpointConfig::default(), &mut rng);
+        let mut request = Packet::new();
+        request.header.code = MessageClass::Request(method);
+        for s in segments {
+            request.add_option(CoapOption::UriPath, s.to_vec());
+        }
+        if let Some(num) = block {
+            let value = BlockValue::new(num, false, BlockSize::from_bytes(1024).unwrap());
+            value.unwrap().write(&mut request, BlockOption::Block2);
+        }
+        let now = Instant::from_unix_secs(1_000);
+        client
+            .send_request(now, &mut rng, REPO, request, Reliability::Confirmable)
+            .unwrap();
+        let sent = client.poll_transmit().unwrap();
+        repo.handle_datagram_owned(now, CLIENT, sent.contents);
+        let reply = repo.poll_transmit().unwrap();
+        client.handle_datagram_owned(now, REPO, reply.contents);
+        loop {
+            match client.poll_event() {
+                Some(Event::ResponseReceived { response, .. }) => {
+                    let block = BlockValue::read(&response, BlockOption::Block2).unwrap();
+                    return (response.code(), block, response.payload().to_vec());
+                }
+                Some(_) => continue,
+                None => panic!("no response"),
+            }
+        }
+    }
+
+    #[test]
+    fn serves_blocks_of_a_published_object_by_its_path() {
+        let (code, block, payload) = ask(RequestType::Get, &[b"fw", b"1", b"payload"], Some(2));
+        assert_eq!(code, MessageClass::Response(ResponseType::Content));
+        let block = block.unwrap();
+        assert_eq!((block.num(), block.more()), (2, false));
+        let expected: Vec<u8> = (2048..3000u32).map(|i| (i % 253) as u8).collect();
+        assert_eq!(payload, expected);
+        // No Block2 in the request: the first block.
+        let (_, block, payload) = ask(RequestType::Get, &[b"fw", b"1", b"payload"], None);
+        assert_eq!(block.map(|b| (b.num(), b.more())), Some((0, true)));
+        assert_eq!(payload.len(), 1024);
+    }
+
+    #[test]
+    fn refuses_unknown_paths_other_methods_and_blocks_past_the_end() {
+        let not_found = MessageClass::Response(ResponseType::NotFound);
+        for path in [
+            &[b"fw".as_slice(), b"1"][..],
+            // One segment holding slashes is not three segments.
+            &[b"fw/1/payload"],
+            &[b"fw", b"1", b"payload", b""],
+            // Not UTF-8: no name can match it.
+            &[b"fw", b"1", b"pay\xffload"],
+        ] {
+            assert_eq!(ask(RequestType::Get, path, None).0, not_found, "{path:?}");
+        }
+        let path: &[&[u8]] = &[b"fw", b"1", b"payload"];
+        assert_eq!(
+            ask(RequestType::Post, path, None).0,
+            MessageClass::Response(ResponseType::MethodNotAllowed)
+        );
+        assert_eq!(
+            ask(RequestType::Get, path, Some(3)).0,
+            MessageClass::Response(ResponseType::BadOption)
+        );
     }
 }
