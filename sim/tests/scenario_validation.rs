@@ -731,3 +731,28 @@ fn errors_carry_the_offending_value() {
     doc["sites"] = json!([]);
     assert_eq!(error_of(&doc).value(), None);
 }
+
+#[test]
+fn a_fleet_beyond_one_run_is_refused_at_sites() {
+    let limit = icsim_sim::scenario::MAX_FLEET;
+    let mut doc = base();
+    let others: u64 = doc["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["devices"].as_array().unwrap())
+        .map(|g| g["count"].as_u64().unwrap_or(1))
+        .sum::<u64>()
+        - doc["sites"][0]["devices"][0]["count"].as_u64().unwrap();
+    doc["sites"][0]["devices"][0]["count"] = json!(limit - others + 1);
+    expect(
+        &doc,
+        Rule::Range,
+        "sites",
+        "the fleet has 1000001 devices; one run holds at most 1000000 (about 17 kB of \
+         memory each): split the fleet into scenarios",
+    );
+    // Exactly the limit passes validation (not built here).
+    doc["sites"][0]["devices"][0]["count"] = json!(limit - others);
+    load_str(&doc.to_string()).expect("a fleet of exactly the limit is valid");
+}

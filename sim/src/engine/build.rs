@@ -336,7 +336,15 @@ pub(crate) fn build(
     let mut sites = Vec::new();
     let mut caches = Vec::new();
     let mut site_plans = Vec::new();
-    let mut devices = Vec::new();
+    // Sized once: a device slot is about 2 KiB, and growing by doubling would hold up to
+    // twice the fleet's slots (and both copies while it moves them).
+    let fleet: usize = scenario
+        .sites
+        .iter()
+        .flat_map(|s| &s.devices)
+        .map(|g| g.count as usize)
+        .sum();
+    let mut devices = Vec::with_capacity(fleet);
     let mut plans = Vec::new();
     let mut audiences = Vec::new();
     let mut cell_of = Vec::new();

@@ -14,5 +14,6 @@ pub use error::{Rule, ScenarioError};
 pub use load::{SCHEMA_ID, json_schema, load_file, load_str};
 pub use model::Scenario;
 pub use validate::{
-    BLOCK_HEADER_BYTES, MAX_UPDATE_KIB, ROLLOUT_POLICIES, parse_epoch, parse_window_start, validate,
+    BLOCK_HEADER_BYTES, MAX_FLEET, MAX_UPDATE_KIB, ROLLOUT_POLICIES, parse_epoch,
+    parse_window_start, validate,
 };

@@ -176,6 +176,11 @@ type Check = Result<(), ScenarioError>;
 /// Names to their index in the list that defines them.
 type Names<'a> = BTreeMap<&'a str, usize>;
 
+/// The most devices one run may hold. At about 17 kB each (fleet-100k peaks at 1.7 GB),
+/// a million PLCs is about 17 GB: what a 24 GiB machine can hold. Device addresses would
+/// run out only far beyond it.
+pub const MAX_FLEET: u64 = 1_000_000;
+
 fn backend(path: &JsonPath, backend: &Backend) -> Check {
     let um = path.field("update_manager");
     let settings = &backend.update_manager;
@@ -281,6 +286,16 @@ fn sites(path: &JsonPath, scenario: &Scenario, classes: &Names<'_>) -> Check {
             path.to_string(),
             Rule::EmptyFleet,
             "the fleet has no devices: at least one site needs a device group",
+        ));
+    }
+    if devices > MAX_FLEET {
+        return Err(ScenarioError::new(
+            path.to_string(),
+            Rule::Range,
+            format!(
+                "the fleet has {devices} devices; one run holds at most {MAX_FLEET} \
+                 (about 17 kB of memory each): split the fleet into scenarios"
+            ),
         ));
     }
     Ok(())
