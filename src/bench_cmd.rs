@@ -69,7 +69,7 @@ fn block_fetch(args: BlockFetchArgs) -> Result<ExitCode> {
     let o = model.run()?;
     let wall_s = started.elapsed().as_secs_f64();
     println!(
-        "{{\"engine\":\"icsim\",\"icsim_version\":\"{}\",\"scheduler\":\"binary-heap\",{params},\
+        "{{\"engine\":\"icsim\",\"icsim_version\":\"{}\",\"scheduler\":\"timing-wheel\",{params},\
          \"last_completion_ms\":{},\"mean_completion_ms\":{:.3},\"std_completion_ms\":{:.3},\
          \"p50_completion_ms\":{},\"p99_completion_ms\":{},\"max_completion_ms\":{},\
          \"messages_sent\":{},\"messages_lost\":{},\"timeouts\":{},\"events\":{},\
