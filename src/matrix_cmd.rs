@@ -39,6 +39,8 @@ pub(crate) struct MatrixArgs {
     /// No progress display.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    crypto: crate::run_cmd::CryptoCacheArg,
 }
 
 /// The two policies of the blast-radius runs: everything at once, and a canary ramp that
@@ -227,8 +229,10 @@ pub(crate) fn run(args: MatrixArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| PathBuf::from(format!("out/{}-attack-matrix", scenario.name)));
     let (jobs, blast) = plan(&scenario, args.policy.as_deref())?;
     // Independent runs, each with its own runtime and random streams.
+    let options = args.crypto.options();
     let results = crate::batch::run_all(&jobs, args.jobs, args.quiet, &scenario.name, |j| {
-        icsim_sim::run_policy(&j.scenario, Some(seed), j.policy.as_deref(), &mut |_| {})
+        let policy = j.policy.as_deref();
+        icsim_sim::run_with(&j.scenario, Some(seed), policy, &options, &mut |_| {})
     })?;
     let reports = results
         .into_iter()

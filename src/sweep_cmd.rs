@@ -63,6 +63,8 @@ pub(crate) struct RunArgs {
     /// Directory of the unit result files (default: `out/NAME-sweep`).
     #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    crypto: crate::run_cmd::CryptoCacheArg,
 }
 
 /// Arguments of `sweep merge`.
@@ -217,10 +219,11 @@ fn run_unit(args: RunArgs) -> Result<ExitCode> {
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("out/{}-sweep", plan.scenario.name)));
-    let report = icsim_sim::run_policy(
+    let report = icsim_sim::run_with(
         &plan.scenario,
         Some(unit.seed),
         Some(&unit.policy),
+        &args.crypto.options(),
         &mut |_| {},
     )
     .with_context(|| format!("running unit {index}"))?;
@@ -278,6 +281,15 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
         if r.plan_id != first.plan_id || r.units != first.units {
             bail!(
                 "{} and {} come from different plans",
+                first_path.display(),
+                p.display()
+            );
+        }
+        // Their reports would mix host counts of two kinds (`engine.host_crypto`).
+        if r.report.engine.host_crypto.cache != first.report.engine.host_crypto.cache {
+            bail!(
+                "{} and {} were run with different crypto-cache settings \
+                 (run every unit with or every unit without --no-crypto-cache)",
                 first_path.display(),
                 p.display()
             );

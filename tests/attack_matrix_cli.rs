@@ -1,7 +1,8 @@
 //! `icsim attack-matrix` on `scenarios/attacks.json` (issue 6): with every defence on no
 //! attack of the catalogue succeeds and the rollout under all of them at once still
 //! patches every PLC; with its own defence off each attack succeeds; a stolen author key
-//! without operator approval hits fewer PLCs under a canary with an abort threshold.
+//! without operator approval hits fewer PLCs under a canary with an abort threshold; and
+//! every figure is the same with the crypto cache off.
 
 use std::process::Command;
 
@@ -89,6 +90,21 @@ fn the_matrix_of_the_attack_scenario_holds_in_both_directions() {
     assert!(html.contains("<svg") && !html.contains("http://") && !html.contains("https://"));
     let png = std::fs::read(out.join("plots/attack_matrix.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    // The crypto cache is exact: with every operation computed for real, every attack
+    // meets the same checks with the same outcome, to the byte.
+    let uncached = tmp.path().join("uncached");
+    let o = icsim(
+        &["attack-matrix", scenario, "--quiet", "--no-crypto-cache"],
+        &uncached,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["report.json", "summary.md"] {
+        assert!(
+            std::fs::read(out.join(f)).unwrap() == std::fs::read(uncached.join(f)).unwrap(),
+            "{f} differs without the crypto cache"
+        );
+    }
 }
 
 #[test]

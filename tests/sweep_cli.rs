@@ -121,3 +121,75 @@ fn a_unit_without_an_index_or_a_plan_that_is_not_one_is_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a sweep plan"));
 }
+
+#[test]
+fn units_run_without_the_crypto_cache_merge_to_compare_without_it_and_never_mixed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("plan.json");
+    let units = tmp.path().join("units");
+    ok(&icsim(
+        &[
+            "sweep",
+            "plan",
+            SCENARIO,
+            "--replications",
+            "1",
+            "--out",
+            s(&plan),
+        ],
+        None,
+    ));
+    for unit in ["0", "1", "2"] {
+        ok(&icsim(
+            &[
+                "sweep",
+                "run",
+                s(&plan),
+                "--unit",
+                unit,
+                "--no-crypto-cache",
+                "--out",
+                s(&units),
+            ],
+            None,
+        ));
+    }
+    let merged = tmp.path().join("merged");
+    ok(&icsim(
+        &["sweep", "merge", s(&units), "--out", s(&merged)],
+        None,
+    ));
+    let compared = tmp.path().join("compared");
+    ok(&icsim(
+        &[
+            "compare",
+            SCENARIO,
+            "--replications",
+            "1",
+            "--no-crypto-cache",
+            "--quiet",
+            "--out",
+            s(&compared),
+        ],
+        None,
+    ));
+    let report = std::fs::read(merged.join("report.json")).unwrap();
+    assert!(report == std::fs::read(compared.join("report.json")).unwrap());
+    let unit = std::fs::read_to_string(units.join("unit-000000.json")).unwrap();
+    assert!(
+        unit.contains("\"cache\": false"),
+        "the units ran without the cache"
+    );
+
+    // One unit run again with the cache: the merge refuses the mix and writes nothing.
+    ok(&icsim(
+        &["sweep", "run", s(&plan), "--unit", "1", "--out", s(&units)],
+        None,
+    ));
+    let again = tmp.path().join("again");
+    let o = icsim(&["sweep", "merge", s(&units), "--out", s(&again)], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("different crypto-cache settings"), "{err}");
+    assert!(!again.exists());
+}
