@@ -26,11 +26,10 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-#[test]
-fn a_sweep_run_unit_by_unit_merges_to_the_bytes_of_compare() {
-    let tmp = tempfile::tempdir().unwrap();
-    let plan = tmp.path().join("plan.json");
-    let units = tmp.path().join("units");
+/// `sweep plan` of the compare-plant scenario with one replication (three units), written
+/// to `plan.json` in `dir`.
+fn plan_in(dir: &Path) -> std::path::PathBuf {
+    let plan = dir.join("plan.json");
     ok(&icsim(
         &[
             "sweep",
@@ -43,6 +42,14 @@ fn a_sweep_run_unit_by_unit_merges_to_the_bytes_of_compare() {
         ],
         None,
     ));
+    plan
+}
+
+#[test]
+fn a_sweep_run_unit_by_unit_merges_to_the_bytes_of_compare() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = plan_in(tmp.path());
+    let units = tmp.path().join("units");
     // Three policies, one replication: units 0..3, each from a different index source.
     ok(&icsim(
         &["sweep", "run", s(&plan), "--unit", "0", "--out", s(&units)],
@@ -100,19 +107,7 @@ fn a_sweep_run_unit_by_unit_merges_to_the_bytes_of_compare() {
 #[test]
 fn a_unit_without_an_index_or_a_plan_that_is_not_one_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let plan = tmp.path().join("plan.json");
-    ok(&icsim(
-        &[
-            "sweep",
-            "plan",
-            SCENARIO,
-            "--replications",
-            "1",
-            "--out",
-            s(&plan),
-        ],
-        None,
-    ));
+    let plan = plan_in(tmp.path());
     let o = icsim(&["sweep", "run", s(&plan)], None);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("SLURM_ARRAY_TASK_ID"));
@@ -125,20 +120,8 @@ fn a_unit_without_an_index_or_a_plan_that_is_not_one_is_refused() {
 #[test]
 fn units_run_without_the_crypto_cache_merge_to_compare_without_it_and_never_mixed() {
     let tmp = tempfile::tempdir().unwrap();
-    let plan = tmp.path().join("plan.json");
+    let plan = plan_in(tmp.path());
     let units = tmp.path().join("units");
-    ok(&icsim(
-        &[
-            "sweep",
-            "plan",
-            SCENARIO,
-            "--replications",
-            "1",
-            "--out",
-            s(&plan),
-        ],
-        None,
-    ));
     for unit in ["0", "1", "2"] {
         ok(&icsim(
             &[

@@ -65,6 +65,19 @@ fn received_ids(events: &[Event<u8>]) -> Vec<IncomingId> {
         .collect()
 }
 
+/// Drains `ep`, whose pending-request limit is 1 and which was just given two requests:
+/// one was delivered and the other dropped as `TooManyPending`; the delivered one's id.
+fn one_received_one_refused_as_too_many(ep: &mut Endpoint<u8>) -> Vec<IncomingId> {
+    let (_, events) = drain(ep);
+    let ids = received_ids(&events);
+    assert_eq!(ids.len(), 1);
+    assert!(events.contains(&Event::DatagramDropped {
+        from: PEER,
+        reason: DropReason::TooManyPending
+    }));
+    ids
+}
+
 #[test]
 fn default_parameters_match_rfc_7252() {
     let p = TransmissionParams::default();
@@ -361,13 +374,7 @@ fn caps_drop_new_requests_without_poisoning_the_dedup_cache() {
     let mut ep = Endpoint::new(config, &mut r);
     ep.handle_datagram(t0(), PEER, &raw_request(1, true));
     ep.handle_datagram(t0(), PEER, &raw_request(2, true));
-    let (_, events) = drain(&mut ep);
-    let ids = received_ids(&events);
-    assert_eq!(ids.len(), 1);
-    assert!(events.contains(&Event::DatagramDropped {
-        from: PEER,
-        reason: DropReason::TooManyPending
-    }));
+    let ids = one_received_one_refused_as_too_many(&mut ep);
     ep.respond(t0(), &mut r, ids[0], content(b""))
         .expect("respond");
     // The retransmission of the dropped request is new, not a duplicate.
@@ -716,13 +723,7 @@ fn unanswered_requests_expire_without_deduplication_too() {
     let lifetime = TransmissionParams::default().exchange_lifetime();
     // Within the lifetime the unanswered request holds the only slot.
     ep.handle_datagram(t0() + Duration::from_secs(100), PEER, &raw_request(2, true));
-    let (_, events) = drain(&mut ep);
-    let ids = received_ids(&events);
-    assert_eq!(ids.len(), 1);
-    assert!(events.contains(&Event::DatagramDropped {
-        from: PEER,
-        reason: DropReason::TooManyPending
-    }));
+    let ids = one_received_one_refused_as_too_many(&mut ep);
     // After it, the slot is free again, and the old request can no longer be answered.
     ep.handle_datagram(t0() + lifetime, PEER, &raw_request(3, true));
     let (_, events) = drain(&mut ep);
