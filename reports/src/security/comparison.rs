@@ -1,5 +1,5 @@
 //! The security part of a policy comparison: every attack's totals per policy over the
-//! policy's runs (re-exported from [`crate::compare`]).
+//! policy's runs (re-exported from [`mod@crate::compare`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -2,9 +2,9 @@
 //! blocks each from one server, stop-and-wait, over lossy links with random latency.
 //!
 //! It runs on the machinery of the rollout simulator, not a loop of its own: the engine's
-//! clock ([`crate::engine::clock::drive`], tokio's paused clock woken once per 10 ms
-//! window), its [`EventQueue`](crate::engine::queue::EventQueue) at microsecond resolution,
-//! its [`TimerSlot`] retransmission timers, and one [`LinkDirection`] per device and way,
+//! clock (`engine::clock::drive`, tokio's paused clock woken once per 10 ms window), its
+//! event queue (`engine::queue::EventQueue`) at microsecond resolution, its timer table
+//! (`TimerSlot`) for the retransmission timers, and one [`LinkDirection`] per device and way,
 //! all sharing one set of parameters, as the PLCs of a site do in a rollout.
 //!
 //! # Mapping of the spec
@@ -20,7 +20,7 @@
 //!   message at a time, which stop-and-wait guarantees when the round trip `2 Lmax` is
 //!   shorter than `T` (the defaults).
 //! - Tie rule: retransmission timers are queued with
-//!   [`EventQueue::push_after_others`](crate::engine::queue::EventQueue::push_after_others),
+//!   `EventQueue::push_after_others`,
 //!   so a response delivered in the same millisecond as the expiry is processed first and
 //!   cancels the timer, as the spec asks.
 //! - Random streams: device `i`'s start offset comes from the stream ("device-i", "start"),
