@@ -1,6 +1,6 @@
 //! The update resources of a device, the payload fetch, and install, reboot and self-test.
 
-use coap_lite::{Packet, RequestType, ResponseType};
+use coap_lite::{CoapOption, Packet, RequestType, ResponseType};
 use rand_core::CryptoRng;
 
 use super::{Boot, Device, DeviceEvent, Fetch, LastOutcome, Requester, UpdateState};
@@ -19,8 +19,6 @@ use crate::memo::{InternedBody, SharedBytes};
 use crate::time::Instant;
 use crate::verify::{self, Check, CheckOutcome, Rejection, VerifiedEnvelope, VerifyContext};
 
-/// The CoAP Uri-Path option number (RFC 7252 section 5.10).
-const URI_PATH: u16 = 11;
 /// The byte ranges of the non-empty `/`-separated segments of `path` (its Uri-Path
 /// options, as `msg::request` writes them).
 fn segment_ranges(path: &str) -> Vec<std::ops::Range<usize>> {
@@ -581,10 +579,11 @@ impl<R: CryptoRng> Device<R> {
         // on the stack unless the path is unusually deep).
         let (block_bytes, skip) = crate::coap::uint_bytes(block.raw());
         let path = fetch.path.as_bytes();
+        let uri_path = u16::from(CoapOption::UriPath);
         let options = fetch
             .segments
             .iter()
-            .map(|segment| (URI_PATH, &path[segment.clone()]))
+            .map(|segment| (uri_path, &path[segment.clone()]))
             .chain([(BlockOption::Block2.number(), &block_bytes[skip..])]);
         let mut inline: [(u16, &[u8]); INLINE_OPTIONS] = [(0, &[]); INLINE_OPTIONS];
         let spilled: Vec<(u16, &[u8])>;
