@@ -355,4 +355,35 @@ proptest! {
         }
         assert_conserved(d.stats());
     }
+
+    /// On a lossless link without latency a datagram arrives when its transmission ends,
+    /// so the arrivals say exactly how many datagrams are waiting or in transmission at
+    /// any instant: the direction's queue length and its tail drops must agree with them,
+    /// however the sends bunch up or spread out.
+    #[test]
+    fn queue_occupancy_matches_the_departures(
+        bandwidth_bps in 1_000u64..200_000_000,
+        queue_packets in 1u32..8,
+        traffic in proptest::collection::vec((0u64..3_000, 1usize..1_500), 1..300),
+    ) {
+        let mut d = LinkDirection::new(&link(bandwidth_bps, queue_packets), []);
+        let mut r = rng(1);
+        let mut departures: Vec<Instant> = Vec::new();
+        let mut t = T0;
+        for (dt, len) in traffic {
+            t += Duration::from_micros(dt);
+            let waiting = departures.iter().filter(|&&at| at > t).count();
+            prop_assert_eq!(d.queue_len(t), waiting);
+            match d.send(t, len, &mut r) {
+                Verdict::Deliver { at } => {
+                    prop_assert!(waiting < queue_packets as usize);
+                    departures.push(at);
+                }
+                Verdict::Drop(DropCause::QueueFull) => {
+                    prop_assert_eq!(waiting, queue_packets as usize);
+                }
+                other => prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
+    }
 }

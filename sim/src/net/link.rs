@@ -171,7 +171,9 @@ pub struct LinkDirection {
     /// The Gilbert-Elliott chain is in Bad.
     bad: bool,
     /// End of transmission (ns, rounded up) of each datagram waiting or in transmission,
-    /// oldest first; non-decreasing.
+    /// oldest first, non-decreasing, except the latest: that one is the busy-until instant
+    /// rounded up (`last_departure_ns`). A direction with at most one
+    /// datagram in flight, the common case, so never touches this buffer.
     departures: VecDeque<u128>,
     /// The direction is busy until `busy_until_ns + busy_frac / bandwidth_bps`
     /// nanoseconds, exactly (`busy_frac < bandwidth_bps`).
@@ -250,22 +252,20 @@ impl LinkDirection {
             return self.reject(DropCause::Outage, len);
         }
         let now_ns = to_ns(now);
-        while self.departures.front().is_some_and(|&d| d <= now_ns) {
-            self.departures.pop_front();
-        }
-        if self.departures.len() >= shape.queue_limit as usize {
+        let queue_limit = shape.queue_limit as usize;
+        let pending = self.pending(now_ns);
+        if pending >= queue_limit {
             return self.reject(DropCause::QueueFull, len);
         }
-
+        // The latest departure so far becomes an earlier one.
+        if pending > 0 {
+            let latest = self.last_departure_ns();
+            self.departures.push_back(latest);
+        }
         let departure_ns = self.serialise(now_ns, len);
         // A datagram that leaves at once (no serialisation time on an idle direction) is
         // never waiting; it counts only towards the peak.
-        let queued = if departure_ns > now_ns {
-            self.departures.push_back(departure_ns);
-            self.departures.len()
-        } else {
-            self.departures.len() + 1
-        };
+        let queued = pending + 1;
         let queued = u32::try_from(queued).unwrap_or(u32::MAX);
         self.stats.peak_queue = self.stats.peak_queue.max(queued);
 
@@ -299,7 +299,30 @@ impl LinkDirection {
     /// Datagrams waiting or in transmission at `now` (at most `queue_packets`).
     pub fn queue_len(&self, now: Instant) -> usize {
         let now_ns = to_ns(now);
-        self.departures.len() - self.departures.partition_point(|&d| d <= now_ns)
+        if self.last_departure_ns() <= now_ns {
+            return 0;
+        }
+        self.departures.len() - self.departures.partition_point(|&d| d <= now_ns) + 1
+    }
+
+    /// End of transmission (ns, rounded up) of the latest datagram admitted.
+    fn last_departure_ns(&self) -> u128 {
+        self.busy_until_ns
+            .saturating_add(u128::from(self.busy_frac > 0))
+    }
+
+    /// Forgets the datagrams that have left by `now_ns`; the number still waiting or in
+    /// transmission.
+    fn pending(&mut self, now_ns: u128) -> usize {
+        if self.last_departure_ns() <= now_ns {
+            // Everything has left: no need to look at the earlier departures.
+            self.departures.clear();
+            return 0;
+        }
+        while self.departures.front().is_some_and(|&d| d <= now_ns) {
+            self.departures.pop_front();
+        }
+        self.departures.len() + 1
     }
 
     /// When the direction has finished transmitting everything admitted so far, rounded
