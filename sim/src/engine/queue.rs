@@ -6,20 +6,24 @@
 //!
 //! # Structure
 //!
-//! A hashed timing wheel in front of binary heaps, shaped for an engine that works through
+//! Two timing wheels in front of binary heaps, shaped for an engine that works through
 //! time one millisecond tick at a time ([`super::clock::TICK`]):
 //!
 //! - `current` holds the events of the earliest tick that has events, sorted once when the
 //!   tick opens (latest first, so the next is popped from the end), and `added`, a binary
 //!   heap, those queued for that tick (or earlier) after it opened; the engine pops the
 //!   earlier of their heads, from a working set that stays small and in cache;
-//! - `wheel` holds the events of the next [`WHEEL_TICKS`] ticks, one unsorted bucket per
-//!   tick, appended to in O(1); a bitmap finds the next non-empty bucket in a few word
-//!   operations;
-//! - `far`, a binary heap, holds everything later; its events move into the wheel as time
-//!   comes within reach, each at most once.
+//! - `wheel` holds the events of the ticks after the current one up to the end of the next
+//!   span ([`SPAN_TICKS`] ticks, aligned), one unsorted bucket per tick, appended to in
+//!   O(1); a bitmap finds the next non-empty bucket in a few word operations;
+//! - `spans`, the coarse wheel, holds the events of the following [`SPANS`] spans (about
+//!   a minute), one unsorted bucket per span: link delays of slow radios, protocol
+//!   timers and polls. A span's bucket moves into `wheel` whole, each event once, when the
+//!   span becomes the next one;
+//! - `far`, a binary heap, holds everything later (rollout timeouts, report samples); its
+//!   events move into `wheel` directly when their span becomes the next one.
 //!
-//! When both run dry, the next tick's bucket (or the earliest of `far`) becomes the new
+//! When both `current` and `added` run dry, the next tick's bucket becomes the new
 //! `current`. The order of events never depends on which part held them: all compare by
 //! (time, insertion number).
 
@@ -30,13 +34,20 @@ use icsim_protocol::time::Instant;
 
 use super::clock::TICK;
 
-/// Ticks covered by the wheel (256 ms of simulated time). Short on purpose: a bucket is
-/// written again soon after it was emptied, so its memory is still in cache; a wheel of
-/// 4096 ticks made every insertion a cache miss and fleet-10k about 15 % slower. Link
-/// delays and device work mostly fall within it; timers and polls further out wait in
-/// `far`, which the engine touches about once per device and retransmission timeout.
-const WHEEL_TICKS: u64 = 256;
+/// Ticks in a span, the coarse wheel's bucket width (128 ms of simulated time).
+const SPAN_TICKS: u64 = 128;
+/// Ticks covered by the fine wheel: the rest of the current span and the whole next one.
+/// Short on purpose: a bucket is written again soon after it was emptied, so its memory is
+/// still in cache; a wheel of 4096 ticks made every insertion a cache miss and fleet-10k
+/// about 15 % slower.
+const WHEEL_TICKS: u64 = 2 * SPAN_TICKS;
 const WHEEL_WORDS: usize = (WHEEL_TICKS / 64) as usize;
+/// Spans covered by the coarse wheel (65 s: retransmission timers, polls and slow radio
+/// links, but not rollout timeouts or report samples). Before it, every event due in more than
+/// 256 ms went through one binary heap, which held hundreds of thousands of events in a
+/// 100,000-PLC run and missed the cache at every level of every pop.
+const SPANS: u64 = 512;
+const SPAN_WORDS: usize = (SPANS / 64) as usize;
 
 /// The insertion-number bit of events that run after the ordinary events of their instant
 /// (insertion numbers stay far below it: 2^63 events would take centuries).
@@ -70,6 +81,73 @@ fn tick_of(at: Instant) -> u64 {
     at.as_micros() / TICK.as_micros()
 }
 
+fn span_of(tick: u64) -> u64 {
+    tick / SPAN_TICKS
+}
+
+/// A ring of unsorted buckets with a bitmap of the non-empty ones.
+struct Wheel<E, const WORDS: usize> {
+    buckets: Vec<Vec<Entry<E>>>,
+    occupied: [u64; WORDS],
+    len: usize,
+}
+
+impl<E, const WORDS: usize> Wheel<E, WORDS> {
+    const SLOTS: u64 = 64 * WORDS as u64;
+
+    fn new() -> Self {
+        Wheel {
+            buckets: (0..Self::SLOTS).map(|_| Vec::new()).collect(),
+            occupied: [0; WORDS],
+            len: 0,
+        }
+    }
+
+    /// Append `entry` to the bucket of `key` (a tick or a span).
+    fn push(&mut self, key: u64, entry: Entry<E>) {
+        let slot = (key % Self::SLOTS) as usize;
+        self.buckets[slot].push(entry);
+        self.occupied[slot / 64] |= 1 << (slot % 64);
+        self.len += 1;
+    }
+
+    /// Swap the bucket of `key` with `with` (empty); `with` then holds its entries.
+    fn take(&mut self, key: u64, with: &mut Vec<Entry<E>>) {
+        let slot = (key % Self::SLOTS) as usize;
+        if self.occupied[slot / 64] & (1 << (slot % 64)) != 0 {
+            self.occupied[slot / 64] &= !(1 << (slot % 64));
+            let bucket = &mut self.buckets[slot];
+            self.len -= bucket.len();
+            std::mem::swap(with, bucket);
+        }
+    }
+
+    /// The first key after `after` whose bucket holds entries, among the next `SLOTS`.
+    fn next_after(&self, after: u64) -> Option<u64> {
+        if self.len == 0 {
+            return None;
+        }
+        let start = ((after + 1) % Self::SLOTS) as usize;
+        // Scan the bitmap circularly from `start`: the distance to the first set bit is the
+        // number of keys ahead.
+        for step in 0..=WORDS {
+            let word_index = (start / 64 + step) % WORDS;
+            let mut word = self.occupied[word_index];
+            if step == 0 {
+                word &= u64::MAX << (start % 64);
+            } else if step == WORDS {
+                word &= !(u64::MAX << (start % 64));
+            }
+            if word != 0 {
+                let slot = (word_index * 64) as u64 + u64::from(word.trailing_zeros());
+                let ahead = (slot + Self::SLOTS - start as u64) % Self::SLOTS;
+                return Some(after + 1 + ahead);
+            }
+        }
+        None
+    }
+}
+
 /// A timed event queue.
 pub(crate) struct EventQueue<E> {
     /// Events of tick `tick`, latest first.
@@ -78,13 +156,11 @@ pub(crate) struct EventQueue<E> {
     added: BinaryHeap<Entry<E>>,
     /// The tick whose events `current` holds (with any earlier stragglers).
     tick: u64,
-    /// Bucket `t % WHEEL_TICKS` holds the events of tick `t`, for `tick < t < tick +
-    /// WHEEL_TICKS`.
-    wheel: Vec<Vec<Entry<E>>>,
-    /// Bit `t % WHEEL_TICKS` is set when that bucket is not empty.
-    occupied: [u64; WHEEL_WORDS],
-    in_wheel: usize,
-    /// Events of ticks from `tick + WHEEL_TICKS` on.
+    /// Events of the ticks after `tick` up to the end of span `span_of(tick) + 1`, by tick.
+    wheel: Wheel<E, WHEEL_WORDS>,
+    /// Events of the spans from `span_of(tick) + 2` on, up to [`SPANS`] spans ahead, by span.
+    spans: Wheel<E, SPAN_WORDS>,
+    /// Events of later spans.
     far: BinaryHeap<Entry<E>>,
     seq: u64,
 }
@@ -95,9 +171,8 @@ impl<E> EventQueue<E> {
             current: Vec::new(),
             added: BinaryHeap::new(),
             tick: 0,
-            wheel: (0..WHEEL_TICKS).map(|_| Vec::new()).collect(),
-            occupied: [0; WHEEL_WORDS],
-            in_wheel: 0,
+            wheel: Wheel::new(),
+            spans: Wheel::new(),
             far: BinaryHeap::new(),
             seq: 0,
         }
@@ -121,13 +196,13 @@ impl<E> EventQueue<E> {
 
     fn insert(&mut self, entry: Entry<E>) {
         let t = tick_of(entry.at);
+        let ahead = span_of(t).saturating_sub(span_of(self.tick));
         if t <= self.tick {
             self.added.push(entry);
-        } else if t - self.tick < WHEEL_TICKS {
-            let slot = (t % WHEEL_TICKS) as usize;
-            self.wheel[slot].push(entry);
-            self.occupied[slot / 64] |= 1 << (slot % 64);
-            self.in_wheel += 1;
+        } else if ahead <= 1 {
+            self.wheel.push(t, entry);
+        } else if ahead < SPANS {
+            self.spans.push(span_of(t), entry);
         } else {
             self.far.push(entry);
         }
@@ -167,25 +242,46 @@ impl<E> EventQueue<E> {
     /// Makes the earliest tick with events the current one (`current` and `added` are
     /// empty).
     fn advance(&mut self) {
-        let next = match (self.next_wheel_tick(), self.far.peek()) {
-            (Some(w), Some(f)) => w.min(tick_of(f.at)),
-            (Some(w), None) => w,
-            (None, Some(f)) => tick_of(f.at),
-            (None, None) => return,
-        };
-        self.tick = next;
-        let slot = (next % WHEEL_TICKS) as usize;
-        if self.occupied[slot / 64] & (1 << (slot % 64)) != 0 {
-            self.occupied[slot / 64] &= !(1 << (slot % 64));
-            let bucket = &mut self.wheel[slot];
-            self.in_wheel -= bucket.len();
-            // Swap the bucket in (both keep their capacity) and sort it, latest first.
-            std::mem::swap(&mut self.current, bucket);
-            self.current.sort_unstable();
+        loop {
+            if let Some(next) = self.wheel.next_after(self.tick) {
+                // The fine wheel holds everything up to the end of the next span, so its
+                // first tick is the earliest of all.
+                let (from, to) = (span_of(self.tick) + 2, span_of(next) + 1);
+                self.tick = next;
+                self.wheel.take(next, &mut self.current);
+                // Spans that just became the next one move into the fine wheel.
+                for span in from..=to {
+                    self.pull_span(span);
+                }
+                // Sort, latest first.
+                self.current.sort_unstable();
+                return;
+            }
+            // The fine wheel is empty: jump to just before the earliest later span, which
+            // then becomes the next one, and look again.
+            let coarse = self.spans.next_after(span_of(self.tick) + 1);
+            let far = self.far.peek().map(|f| span_of(tick_of(f.at)));
+            let Some(span) = coarse.into_iter().chain(far).min() else {
+                return;
+            };
+            self.tick = span * SPAN_TICKS - 1;
+            self.pull_span(span);
         }
-        // Far events now within the wheel's reach move in (those of `next` into `current`).
+    }
+
+    /// Moves the events of `span`, now at most the next span, from the coarse wheel and
+    /// the far heap into the fine wheel.
+    fn pull_span(&mut self, span: u64) {
+        let mut moving = Vec::new();
+        self.spans.take(span, &mut moving);
+        for entry in moving.drain(..) {
+            self.insert(entry);
+        }
+        // The emptied buffer goes back to the span's bucket with its capacity (the events
+        // moved all went to the fine wheel).
+        self.spans.buckets[(span % SPANS) as usize] = moving;
         while let Some(f) = self.far.peek() {
-            if tick_of(f.at) - next >= WHEEL_TICKS {
+            if span_of(tick_of(f.at)) > span {
                 break;
             }
             if let Some(entry) = self.far.pop() {
@@ -194,34 +290,9 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// The first tick after `tick` whose bucket holds events.
-    fn next_wheel_tick(&self) -> Option<u64> {
-        if self.in_wheel == 0 {
-            return None;
-        }
-        let start = ((self.tick + 1) % WHEEL_TICKS) as usize;
-        // Scan the bitmap circularly from `start`: the distance to the first set bit is the
-        // number of ticks ahead.
-        for step in 0..=WHEEL_WORDS {
-            let word_index = (start / 64 + step) % WHEEL_WORDS;
-            let mut word = self.occupied[word_index];
-            if step == 0 {
-                word &= u64::MAX << (start % 64);
-            } else if step == WHEEL_WORDS {
-                word &= !(u64::MAX << (start % 64));
-            }
-            if word != 0 {
-                let slot = (word_index * 64) as u64 + u64::from(word.trailing_zeros());
-                let ahead = (slot + WHEEL_TICKS - start as u64) % WHEEL_TICKS;
-                return Some(self.tick + 1 + ahead);
-            }
-        }
-        None
-    }
-
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.current.len() + self.added.len() + self.in_wheel + self.far.len()
+        self.current.len() + self.added.len() + self.wheel.len + self.spans.len + self.far.len()
     }
 }
 
@@ -274,12 +345,14 @@ mod tests {
 
     fn step() -> impl Strategy<Value = Step> {
         prop_oneof![
-            // Within a tick, within the wheel, beyond it, and very far.
+            // Within a tick, within the fine wheel, within the coarse one, beyond it, and very far.
             (0u64..2_000, any::<bool>())
                 .prop_map(|(offset_us, late)| Step::Push { offset_us, late }),
             (0u64..300_000, any::<bool>())
                 .prop_map(|(offset_us, late)| Step::Push { offset_us, late }),
             (0u64..6_000_000, any::<bool>())
+                .prop_map(|(offset_us, late)| Step::Push { offset_us, late }),
+            (0u64..600_000_000, any::<bool>())
                 .prop_map(|(offset_us, late)| Step::Push { offset_us, late }),
             (0u64..u64::MAX / 4, any::<bool>())
                 .prop_map(|(offset_us, late)| Step::Push { offset_us, late }),
