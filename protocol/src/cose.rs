@@ -15,10 +15,11 @@ use coset::{
 use hkdf::Hkdf;
 use rand_core::CryptoRng;
 use sha2::Sha256;
+use std::sync::Arc;
 
 use crate::cbor;
 use crate::keys::{PrivateKey, PublicKey};
-use crate::memo::CryptoMemo;
+use crate::memo::{CryptoMemo, SharedBytes};
 
 /// COSE algorithm identifiers used by this crate (RFC 9053, RFC 9864).
 pub mod alg {
@@ -474,6 +475,49 @@ pub fn decrypt_detached(
         b"",
     );
     aes_gcm_decrypt(cek.as_bytes(), iv, &aad, ciphertext)
+}
+
+/// [`decrypt_detached`] of a ciphertext held in shared blocks, into one new buffer: the
+/// blocks are gathered into the buffer that is then decrypted in place, instead of being
+/// copied into a contiguous ciphertext, decrypted into a second buffer and copied into a
+/// shared third (a saving of two image-sized copies per device when nothing is memoised).
+pub fn decrypt_detached_shared(
+    encrypt: &CoseEncrypt,
+    cek: &Cek,
+    ciphertext: &SharedBytes,
+) -> Result<Arc<[u8]>, CoseError> {
+    use aes_gcm::aead::AeadInOut;
+
+    match header_alg(&encrypt.protected.header) {
+        Some(alg::A128GCM) => {}
+        Some(other) => return Err(CoseError::UnsupportedAlgorithm(other)),
+        None => return Err(CoseError::Header("content alg")),
+    }
+    let nonce =
+        aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(encrypt.unprotected.iv.as_slice())
+            .map_err(|_| CoseError::Header("IV must be 12 bytes for AES-GCM"))?;
+    let aad = coset::enc_structure_data(
+        coset::EncryptionContext::CoseEncrypt,
+        encrypt.protected.clone(),
+        b"",
+    );
+    let body_len = ciphertext
+        .len()
+        .checked_sub(GCM_TAG_LEN)
+        .ok_or(CoseError::Decrypt)?;
+    let mut tag = [0u8; GCM_TAG_LEN];
+    ciphertext.copy_to(body_len, &mut tag);
+    // Collected from a sized iterator: one allocation, written once.
+    let mut plain: Arc<[u8]> = std::iter::repeat_n(0u8, body_len).collect();
+    // A buffer just made has no other owner.
+    let buffer = Arc::get_mut(&mut plain).ok_or(CoseError::Decrypt)?;
+    ciphertext.copy_to(0, buffer);
+    let cipher =
+        aes_gcm::Aes128Gcm::new_from_slice(cek.as_bytes()).map_err(|_| CoseError::Decrypt)?;
+    cipher
+        .decrypt_inout_detached(&nonce, &aad, buffer.into(), &tag.into())
+        .map_err(|_| CoseError::Decrypt)?;
+    Ok(plain)
 }
 
 /// DANGER: decrypt a detached A128GCM `ciphertext` (ciphertext || 16-byte tag) of a

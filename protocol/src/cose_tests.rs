@@ -187,3 +187,50 @@ fn unauthenticated_decryption_is_gcm_without_the_tag_check() {
         plaintext
     );
 }
+
+/// The ciphertext as shared blocks of `size` bytes (the last one shorter).
+fn in_blocks(bytes: &[u8], size: usize) -> SharedBytes {
+    let mut shared = SharedBytes::new();
+    for chunk in bytes.chunks(size) {
+        shared.push(Arc::from(chunk));
+    }
+    shared
+}
+
+#[test]
+fn the_draft_vector_decrypts_from_blocks_of_any_size() {
+    let info = decode_encrypt(&read_hex("suit-encryption-info-aes-kw-aes-gcm.hex")).unwrap();
+    let cek = unwrap_cek(
+        &info,
+        RecipientKey::KeyWrap(b"aaaaaaaaaaaaaaaa"),
+        SUIT_KDF_OTHER,
+    )
+    .unwrap();
+    let ciphertext = read_hex("encrypted-payload-aes-kw-aes-gcm.hex");
+    // Block boundaries before, inside and after the tag, and one block for all.
+    for size in [1, 5, 16, 29, 30, 31, 40, ciphertext.len()] {
+        let blocks = in_blocks(&ciphertext, size);
+        assert_eq!(
+            &decrypt_detached_shared(&info, &cek, &blocks).unwrap()[..],
+            PLAINTEXT,
+            "blocks of {size}"
+        );
+    }
+    // Any flipped bit, in the body or in the tag, is refused.
+    for at in [0, 13, ciphertext.len() - 16, ciphertext.len() - 1] {
+        let mut altered = ciphertext.clone();
+        altered[at] ^= 0x10;
+        assert_eq!(
+            decrypt_detached_shared(&info, &cek, &in_blocks(&altered, 7)),
+            Err(CoseError::Decrypt),
+            "byte {at}"
+        );
+    }
+    // Shorter than a tag, or empty: refused, no panic.
+    for len in [0, 15] {
+        assert_eq!(
+            decrypt_detached_shared(&info, &cek, &in_blocks(&ciphertext[..len], 4)),
+            Err(CoseError::Decrypt)
+        );
+    }
+}

@@ -244,14 +244,14 @@ impl CryptoMemo {
     }
 
     /// Decrypt `ciphertext` with `key` under the encoded COSE_Encrypt `structure`, with
-    /// `decrypt` (given the whole ciphertext) doing the real work; `None` if it fails
+    /// `decrypt` (given the ciphertext's blocks) doing the real work; `None` if it fails
     /// (a failure is memoised too: the same inputs always fail).
     pub fn decrypt_payload(
         &self,
         key: &[u8; 16],
         structure: &[u8],
         ciphertext: &SharedBytes,
-        decrypt: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+        decrypt: impl FnOnce(&SharedBytes) -> Option<Arc<[u8]>>,
     ) -> Option<Arc<[u8]>> {
         if !self.enabled {
             self.memo
@@ -259,7 +259,7 @@ impl CryptoMemo {
                 .stats
                 .payload_decryptions
                 .count(false);
-            return decrypt(&ciphertext.to_vec()).map(Arc::from);
+            return decrypt(ciphertext);
         }
         let entry = (*key, structure.to_vec(), ciphertext.addresses());
         let mut memo = self.memo.borrow_mut();
@@ -268,7 +268,7 @@ impl CryptoMemo {
             memo.stats.payload_decryptions.count(true);
             return plain;
         }
-        let plain: Option<Arc<[u8]>> = decrypt(&ciphertext.to_vec()).map(Arc::from);
+        let plain = decrypt(ciphertext);
         memo.stats.payload_decryptions.count(false);
         memo.decryptions
             .insert(entry, (ciphertext.clone(), plain.clone()));
@@ -331,6 +331,27 @@ impl SharedBytes {
             out.extend_from_slice(c);
         }
         out
+    }
+
+    /// Copy the bytes from `offset` on into `out`, as many as fit (fewer if the bytes end
+    /// first).
+    pub fn copy_to(&self, offset: usize, out: &mut [u8]) {
+        let mut skip = offset;
+        let mut written = 0;
+        for chunk in &self.chunks {
+            if written == out.len() {
+                break;
+            }
+            if skip >= chunk.len() {
+                skip -= chunk.len();
+                continue;
+            }
+            let part = &chunk[skip..];
+            skip = 0;
+            let n = part.len().min(out.len() - written);
+            out[written..written + n].copy_from_slice(&part[..n]);
+            written += n;
+        }
     }
 
     /// The addresses of the buffers, in order (equal lists of live buffers mean equal
@@ -448,7 +469,7 @@ mod tests {
         let mut decrypt = |m: &CryptoMemo, s: &SharedBytes| {
             m.decrypt_payload(&[7; 16], b"structure", s, |ct| {
                 calls += 1;
-                Some(ct.iter().rev().copied().collect())
+                Some(ct.to_vec().iter().rev().copied().collect())
             })
         };
         let p1 = decrypt(&memo, &body(&memo, b"block two")).unwrap();
@@ -497,6 +518,27 @@ mod tests {
     }
 
     #[test]
+    fn copy_to_reads_any_range_across_blocks() {
+        let mut shared = SharedBytes::new();
+        for chunk in [&b"abc"[..], b"", b"defgh", b"i", b"jklmnop"] {
+            shared.push(Arc::from(chunk));
+        }
+        let whole = shared.to_vec();
+        assert_eq!(whole, b"abcdefghijklmnop");
+        for offset in 0..=whole.len() + 2 {
+            for len in 0..=whole.len() + 2 {
+                let mut out = vec![b'-'; len];
+                shared.copy_to(offset, &mut out);
+                let start = offset.min(whole.len());
+                let end = (offset + len).min(whole.len());
+                let n = end - start;
+                assert_eq!(&out[..n], &whole[start..end], "offset {offset}, len {len}");
+                assert!(out[n..].iter().all(|&b| b == b'-'), "nothing past the end");
+            }
+        }
+    }
+
+    #[test]
     fn a_disabled_memo_shares_blocks_but_computes_everything() {
         let memo = CryptoMemo::disabled();
         let a = memo.block(b"same");
@@ -508,7 +550,7 @@ mod tests {
         for _ in 0..2 {
             memo.decrypt_payload(&[1; 16], b"x", &s, |ct| {
                 calls += 1;
-                Some(ct.to_vec())
+                Some(Arc::from(ct.to_vec()))
             });
         }
         assert_eq!(calls, 2);

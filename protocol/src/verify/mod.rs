@@ -539,7 +539,7 @@ fn verify_payload_checks(
         let cek = cek.ok_or(Rejection::PayloadDecryptionFailed)?;
         let plain = if authenticated {
             memo.decrypt_payload(cek.as_bytes(), info, payload, |ciphertext| {
-                cose::decrypt_detached(&structure, cek, ciphertext).ok()
+                cose::decrypt_detached_shared(&structure, cek, ciphertext).ok()
             })
         } else {
             // The weakened path of the ablation (see `Verifier::run_or`): never memoised.
