@@ -204,6 +204,9 @@ pub struct VerifiedImage {
     pub decrypted: PayloadDecrypted,
     /// Payload digest.
     pub digest: PayloadDigestMatches,
+    /// The image's SHA-256 as the digest check computed it (`None` if that check was
+    /// switched off), so that staging need not hash the image again.
+    sha256: Option<[u8; 32]>,
 }
 
 impl VerifiedImage {
@@ -218,6 +221,11 @@ impl VerifiedImage {
     /// The plaintext image as a shared buffer.
     pub fn shared_image(&self) -> &Arc<[u8]> {
         &self.image
+    }
+    /// The image's SHA-256: the one the digest check computed, or, with that check
+    /// switched off, computed now (through `memo`).
+    pub fn sha256(&self, memo: &CryptoMemo) -> [u8; 32] {
+        self.sha256.unwrap_or_else(|| memo.sha256(&self.image))
     }
 }
 
@@ -556,8 +564,9 @@ fn verify_payload_checks(
             || decrypt(false).map(Some),
         )?
         .unwrap_or_else(|| Arc::from(Vec::new()));
-    v.run(Check::PayloadDigest, || {
-        if !envelope.image_digest.is_sha256(&memo.sha256(&image)) {
+    let sha256 = v.run(Check::PayloadDigest, || {
+        let sha256 = memo.sha256(&image);
+        if !envelope.image_digest.is_sha256(&sha256) {
             return Err(Rejection::PayloadDigestMismatch);
         }
         if image.len() as u64 != envelope.image_size {
@@ -566,7 +575,7 @@ fn verify_payload_checks(
                 got: image.len() as u64,
             });
         }
-        Ok(())
+        Ok(sha256)
     })?;
     Ok(VerifiedImage {
         envelope,
@@ -574,6 +583,7 @@ fn verify_payload_checks(
         size: PayloadSizeMatches(()),
         decrypted: PayloadDecrypted(()),
         digest: PayloadDigestMatches(()),
+        sha256,
     })
 }
 

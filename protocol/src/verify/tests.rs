@@ -1,5 +1,6 @@
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use sha2::{Digest as _, Sha256};
 
 use super::*;
 use crate::approval::{self, ApprovalClaims};
@@ -143,8 +144,20 @@ fn a_good_update_is_accepted_and_decrypts_with_the_released_cek() {
             .all(|(_, o)| *o == CheckOutcome::Passed)
     );
     let cek = author::unwrap_cek(verified.envelope(), &fx.operator_kek).unwrap();
-    let (_, image) = verify_payload(verified, Some(&cek), &payload, Defences::default());
-    assert_eq!(image.unwrap().image(), b"new firmware image");
+    let memo = CryptoMemo::disabled();
+    let (_, image) = verify_payload_memo(
+        verified,
+        Some(&cek),
+        &SharedBytes::from(payload),
+        Defences::default(),
+        &memo,
+    );
+    let image = image.unwrap();
+    assert_eq!(image.image(), b"new firmware image");
+    // The digest check's SHA-256 stays with the image: asking for it hashes nothing again.
+    let expected: [u8; 32] = Sha256::digest(b"new firmware image").into();
+    assert_eq!(image.sha256(&memo), expected);
+    assert_eq!(memo.stats().image_digests.executed, 1);
 }
 
 #[test]
@@ -271,6 +284,9 @@ fn with_payload_digest_off_a_tampered_payload_decrypts_unauthenticated() {
     let mut expected = good.unwrap().image().to_vec();
     expected[0] ^= 1;
     assert_eq!(image.image(), expected.as_slice());
+    // No check computed a digest: the one asked for is the altered image's own.
+    let altered: [u8; 32] = Sha256::digest(&expected).into();
+    assert_eq!(image.sha256(&CryptoMemo::disabled()), altered);
     // Without the key even the weakened path cannot decrypt.
     let (log, r) = verify_payload(verified, None, &payload, off);
     assert_eq!(r.unwrap_err(), Rejection::PayloadDecryptionFailed);

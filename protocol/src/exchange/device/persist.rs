@@ -56,9 +56,9 @@ pub struct Slots {
 
 impl Slots {
     /// Write a verified image into the inactive slot. The plaintext is dropped here: the
-    /// simulator does not keep images per device. The image's digest comes from the
-    /// run-wide `memo` (the digest of the very same shared plaintext was usually computed by
-    /// the payload check).
+    /// simulator does not keep images per device. The image's digest is the one the
+    /// payload check computed (or, with that check switched off, computed through the
+    /// run-wide `memo`).
     pub fn stage(&mut self, verified: VerifiedImage, memo: &CryptoMemo) -> StagedImage {
         let env = verified.envelope();
         let image = SlotImage {
@@ -66,7 +66,7 @@ impl Slots {
             sequence: env.sequence_number(),
             digest: Digest {
                 algorithm: crate::cose::alg::SHA256,
-                bytes: memo.sha256(verified.shared_image()).to_vec(),
+                bytes: verified.sha256(memo).to_vec(),
             },
             size: verified.image().len() as u64,
         };
