@@ -172,8 +172,8 @@ pub struct LinkDirection {
     bad: bool,
     /// End of transmission (ns, rounded up) of each datagram waiting or in transmission,
     /// oldest first, non-decreasing, except the latest: that one is the busy-until instant
-    /// rounded up (`last_departure_ns`). A direction with at most one
-    /// datagram in flight, the common case, so never touches this buffer.
+    /// rounded up (`last_departure_ns`). So a direction with at most one datagram in
+    /// flight, the common case, never touches this buffer.
     departures: VecDeque<u128>,
     /// The direction is busy until `busy_until_ns + busy_frac / bandwidth_bps`
     /// nanoseconds, exactly (`busy_frac < bandwidth_bps`).
