@@ -21,8 +21,9 @@ fn receiver_key() -> PrivateKey {
     PrivateKey::from_scalar(&d, None).unwrap()
 }
 
-#[test]
-fn suit_encryption_vector_aes_kw_gcm_decrypts() {
+/// The SUIT encryption draft's AES-KW example: its encryption info, the CEK unwrapped with
+/// the example's key-encryption key, and the encrypted payload.
+fn aes_kw_vector() -> (CoseEncrypt, Cek, Vec<u8>) {
     let info = decode_encrypt(&read_hex("suit-encryption-info-aes-kw-aes-gcm.hex")).unwrap();
     let cek = unwrap_cek(
         &info,
@@ -30,8 +31,13 @@ fn suit_encryption_vector_aes_kw_gcm_decrypts() {
         SUIT_KDF_OTHER,
     )
     .unwrap();
+    (info, cek, read_hex("encrypted-payload-aes-kw-aes-gcm.hex"))
+}
+
+#[test]
+fn suit_encryption_vector_aes_kw_gcm_decrypts() {
+    let (info, cek, ciphertext) = aes_kw_vector();
     assert_eq!(cek.as_bytes().to_vec(), hex::decode(CEK_HEX).unwrap());
-    let ciphertext = read_hex("encrypted-payload-aes-kw-aes-gcm.hex");
     assert_eq!(
         decrypt_detached(&info, &cek, &ciphertext).unwrap(),
         PLAINTEXT
@@ -199,14 +205,7 @@ fn in_blocks(bytes: &[u8], size: usize) -> SharedBytes {
 
 #[test]
 fn the_draft_vector_decrypts_from_blocks_of_any_size() {
-    let info = decode_encrypt(&read_hex("suit-encryption-info-aes-kw-aes-gcm.hex")).unwrap();
-    let cek = unwrap_cek(
-        &info,
-        RecipientKey::KeyWrap(b"aaaaaaaaaaaaaaaa"),
-        SUIT_KDF_OTHER,
-    )
-    .unwrap();
-    let ciphertext = read_hex("encrypted-payload-aes-kw-aes-gcm.hex");
+    let (info, cek, ciphertext) = aes_kw_vector();
     // Block boundaries before, inside and after the tag, and one block for all.
     for size in [1, 5, 16, 29, 30, 31, 40, ciphertext.len()] {
         let blocks = in_blocks(&ciphertext, size);
