@@ -463,18 +463,23 @@ pub fn decrypt_detached(
     cek: &Cek,
     ciphertext: &[u8],
 ) -> Result<Vec<u8>, CoseError> {
+    let aad = a128gcm_aad(encrypt)?;
+    aes_gcm_decrypt(cek.as_bytes(), &encrypt.unprotected.iv, &aad, ciphertext)
+}
+
+/// The additional authenticated data (the Enc_structure) of a COSE_Encrypt whose content
+/// algorithm must be A128GCM.
+fn a128gcm_aad(encrypt: &CoseEncrypt) -> Result<Vec<u8>, CoseError> {
     match header_alg(&encrypt.protected.header) {
         Some(alg::A128GCM) => {}
         Some(other) => return Err(CoseError::UnsupportedAlgorithm(other)),
         None => return Err(CoseError::Header("content alg")),
     }
-    let iv = &encrypt.unprotected.iv;
-    let aad = coset::enc_structure_data(
+    Ok(coset::enc_structure_data(
         coset::EncryptionContext::CoseEncrypt,
         encrypt.protected.clone(),
         b"",
-    );
-    aes_gcm_decrypt(cek.as_bytes(), iv, &aad, ciphertext)
+    ))
 }
 
 /// [`decrypt_detached`] of a ciphertext held in shared blocks, into one new buffer: the
@@ -488,19 +493,10 @@ pub fn decrypt_detached_shared(
 ) -> Result<Arc<[u8]>, CoseError> {
     use aes_gcm::aead::AeadInOut;
 
-    match header_alg(&encrypt.protected.header) {
-        Some(alg::A128GCM) => {}
-        Some(other) => return Err(CoseError::UnsupportedAlgorithm(other)),
-        None => return Err(CoseError::Header("content alg")),
-    }
+    let aad = a128gcm_aad(encrypt)?;
     let nonce =
         aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(encrypt.unprotected.iv.as_slice())
             .map_err(|_| CoseError::Header("IV must be 12 bytes for AES-GCM"))?;
-    let aad = coset::enc_structure_data(
-        coset::EncryptionContext::CoseEncrypt,
-        encrypt.protected.clone(),
-        b"",
-    );
     let body_len = ciphertext
         .len()
         .checked_sub(GCM_TAG_LEN)
