@@ -122,6 +122,15 @@ impl<E, const WORDS: usize> Wheel<E, WORDS> {
         }
     }
 
+    /// Give the bucket of `key`, emptied by [`Wheel::take`], an empty `buffer` to keep
+    /// (and its capacity).
+    fn restore(&mut self, key: u64, buffer: Vec<Entry<E>>) {
+        let slot = (key % Self::SLOTS) as usize;
+        if self.buckets[slot].is_empty() {
+            self.buckets[slot] = buffer;
+        }
+    }
+
     /// The first key after `after` whose bucket holds entries, among the next `SLOTS`.
     fn next_after(&self, after: u64) -> Option<u64> {
         if self.len == 0 {
@@ -279,7 +288,7 @@ impl<E> EventQueue<E> {
         }
         // The emptied buffer goes back to the span's bucket with its capacity (the events
         // moved all went to the fine wheel).
-        self.spans.buckets[(span % SPANS) as usize] = moving;
+        self.spans.restore(span, moving);
         while let Some(f) = self.far.peek() {
             if span_of(tick_of(f.at)) > span {
                 break;
