@@ -56,7 +56,8 @@ pub(crate) fn path(p: &Packet) -> Option<String> {
 pub(crate) fn path_bytes_into(m: &Message, out: &mut Vec<u8>) -> bool {
     out.clear();
     for (i, seg) in m.option_values(CoapOption::UriPath).enumerate() {
-        if seg.contains(&b'/') {
+        // A plain scan: segments are short, and `contains` calls `memchr` for each.
+        if seg.iter().any(|&b| b == b'/') {
             return false;
         }
         if i > 0 {

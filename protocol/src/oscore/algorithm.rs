@@ -207,13 +207,16 @@ pub(crate) fn kdf_info(
 /// `["Encrypt0", h'', external_aad]` with
 /// `external_aad = bstr .cbor [1, [alg_aead], request_kid, request_piv, h'']`.
 pub(crate) fn aad(alg: AeadAlgorithm, request_kid: &[u8], request_piv: &[u8]) -> Vec<u8> {
-    let mut external = vec![0x85, 0x01, 0x81];
+    // Sized for the heads (at most 9 bytes each) so that neither buffer grows.
+    let mut external = Vec::with_capacity(3 + 9 + 3 * 9 + request_kid.len() + request_piv.len());
+    external.extend_from_slice(&[0x85, 0x01, 0x81]);
     cbor_int(&mut external, alg.cose_id());
     cbor_bstr(&mut external, request_kid);
     cbor_bstr(&mut external, request_piv);
     cbor_bstr(&mut external, &[]);
 
-    let mut out = vec![0x83];
+    let mut out = Vec::with_capacity(1 + 1 + 8 + 1 + 9 + external.len());
+    out.push(0x83);
     cbor_head(&mut out, 3, 8);
     out.extend_from_slice(b"Encrypt0");
     cbor_bstr(&mut out, &[]);
