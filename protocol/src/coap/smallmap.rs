@@ -73,6 +73,12 @@ impl<K: Ord, V> SmallMap<K, V> {
     pub(super) fn insert(&mut self, key: K, value: V) -> Option<V> {
         self.grow_for(&key);
         match self {
+            // A key past the last (always so in an empty table) is appended: no search, no
+            // shift.
+            SmallMap::Small(v) if v.last().is_none_or(|(k, _)| *k < key) => {
+                v.push((key, value));
+                None
+            }
             SmallMap::Small(v) => match v.binary_search_by(|(k, _)| k.cmp(&key)) {
                 Ok(i) => Some(std::mem::replace(&mut v[i].1, value)),
                 Err(i) => {
@@ -97,7 +103,7 @@ impl<K: Ord, V> SmallMap<K, V> {
     pub(super) fn remove(&mut self, key: &K) -> Option<V> {
         match self {
             SmallMap::Small(v) => match v.binary_search_by(|(k, _)| k.cmp(key)) {
-                Ok(i) => Some(v.remove(i).1),
+                Ok(i) => Some(remove_at(v, i).1),
                 Err(_) => None,
             },
             SmallMap::Large(m) => m.remove(key),
@@ -136,10 +142,21 @@ impl<K: Ord, V> SmallMap<K, V> {
     /// Removes and returns the entry with the least key.
     pub(super) fn pop_first(&mut self) -> Option<(K, V)> {
         match self {
-            SmallMap::Small(v) => (!v.is_empty()).then(|| v.remove(0)),
+            SmallMap::Small(v) => (!v.is_empty()).then(|| remove_at(v, 0)),
             SmallMap::Large(m) => m.pop_first(),
         }
     }
+}
+
+/// Removes entry `i` (in bounds): the last one without `Vec::remove`'s call to move the
+/// tail, which is most removals in tables of one or two entries.
+fn remove_at<T>(v: &mut Vec<T>, i: usize) -> T {
+    if i + 1 == v.len()
+        && let Some(last) = v.pop()
+    {
+        return last;
+    }
+    v.remove(i)
 }
 
 /// An ordered set on [`SmallMap`].
