@@ -53,10 +53,13 @@ pub(crate) fn path(p: &Packet) -> Option<String> {
 /// The Uri-Path of a request joined by `/`, as bytes, into `out` (cleared first, its
 /// allocation reused); `false` when a segment holds a `/` (see [`path`]). Not checked for
 /// UTF-8: a lookup among UTF-8 names finds no match for a path that is not.
+#[expect(
+    clippy::manual_contains,
+    reason = "segments are a few bytes; `contains` calls `memchr` for each, at a cost the repository pays for every block request"
+)]
 pub(crate) fn path_bytes_into(m: &Message, out: &mut Vec<u8>) -> bool {
     out.clear();
     for (i, seg) in m.option_values(CoapOption::UriPath).enumerate() {
-        // A plain scan: segments are short, and `contains` calls `memchr` for each.
         if seg.iter().any(|&b| b == b'/') {
             return false;
         }
