@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the protocol's hot operations: a device verifying an approved
 //! SUIT envelope (and then its 256 KiB encrypted payload), OSCORE protection of one 1 KiB
-//! block in each direction, and one device's whole update through the in-memory harness.
+//! block in each direction, a CoAP block fetch from a repository (the exchange a fleet run
+//! repeats millions of times), and one device's whole update through the in-memory harness.
 //!
 //! Every input is deterministic: the update world is the one the `exchange` tests build
 //! (fixed ChaCha20 seeds), and the OSCORE keys and payload come from a seeded ChaCha20
@@ -14,13 +15,14 @@
 mod exchange_support;
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use icsim_protocol::coap::{
-    BlockOption, BlockSize, BlockValue, CoapOption, MessageClass, MessageType, Packet, RequestType,
-    ResponseType,
+    BlockOption, BlockSize, BlockValue, CoapOption, Endpoint, EndpointConfig, Event, MessageClass,
+    MessageType, Packet, Reliability, RequestType, ResponseType,
 };
-use icsim_protocol::exchange::Outcome;
+use icsim_protocol::exchange::{Addr, Node, Outcome, Repository};
 use icsim_protocol::ids::UpdateType;
 use icsim_protocol::oscore::{ContextParams, ResponseNonce, SecurityContext};
 use icsim_protocol::time::{Duration, Instant};
@@ -176,6 +178,68 @@ fn oscore(c: &mut Criterion) {
     group.finish();
 }
 
+/// Blocks of one fetch in the CoAP benchmark, and their size (a mid-range PLC's).
+const FETCH_BLOCKS: u32 = 64;
+const FETCH_BLOCK: usize = 512;
+
+/// A client endpoint fetching a 32 KiB object from a repository, block by block, as a
+/// device does through its site's cache: the GET with Uri-Path and Block2 encoded from its
+/// parts, the repository's piggybacked answer, and the client's bookkeeping of both. No
+/// crypto and no simulator: the CoAP layers alone, whose per-exchange cost
+/// `docs/performance.md` budgets.
+fn coap(c: &mut Criterion) {
+    let mut group = c.benchmark_group("coap");
+    group.throughput(Throughput::Elements(u64::from(FETCH_BLOCKS)));
+    let (client_addr, repo_addr) = (Addr(1), Addr(2));
+    let size = BlockSize::from_bytes(FETCH_BLOCK).expect("512 B is a block size");
+    let mut client_rng = rng(11);
+    let mut client = Endpoint::new(EndpointConfig::default(), &mut client_rng);
+    let mut repo = Repository::new(EndpointConfig::default(), size, rng(12));
+    let object: Arc<[u8]> = (0..FETCH_BLOCKS as usize * FETCH_BLOCK)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    repo.publish("fw/bench", Arc::clone(&object));
+    let mut now = Instant::from_unix_secs(START);
+    group.bench_function("block_fetch_512B", |b| {
+        b.iter(|| {
+            for num in 0..FETCH_BLOCKS {
+                let block = BlockValue::new(num, false, size).expect("a valid block value");
+                let block = block.raw().to_be_bytes();
+                let skip = block.iter().take_while(|&&x| x == 0).count();
+                let options: [(u16, &[u8]); 3] = [
+                    (u16::from(CoapOption::UriPath), b"fw"),
+                    (u16::from(CoapOption::UriPath), b"bench"),
+                    (BlockOption::Block2.number(), &block[skip..]),
+                ];
+                client
+                    .send_request_parts(
+                        now,
+                        &mut client_rng,
+                        repo_addr,
+                        RequestType::Get,
+                        &options,
+                        &[],
+                        Reliability::Confirmable,
+                    )
+                    .expect("the request fits");
+                let request = client.poll_transmit().expect("the request goes out");
+                repo.handle_datagram_owned(now, client_addr, request.contents);
+                let response = repo.poll_transmit().expect("the repository answers");
+                client.handle_datagram_owned(now, repo_addr, response.contents);
+                match client.poll_event() {
+                    Some(Event::ResponseReceived { response, .. }) => {
+                        let at = num as usize * FETCH_BLOCK;
+                        assert_eq!(response.payload(), &object[at..at + FETCH_BLOCK]);
+                    }
+                    other => panic!("expected the block, got {other:?}"),
+                }
+                now += Duration::from_millis(1);
+            }
+        });
+    });
+    group.finish();
+}
+
 fn exchange(c: &mut Criterion) {
     let mut group = c.benchmark_group("exchange");
     // One update takes milliseconds; fewer samples keep a run within its time budget.
@@ -229,5 +293,5 @@ fn block_value(num: u32, more: bool) -> BlockValue {
     BlockValue::new(num, more, size).expect("a valid block value")
 }
 
-criterion_group!(benches, suit, oscore, exchange);
+criterion_group!(benches, suit, oscore, coap, exchange);
 criterion_main!(benches);

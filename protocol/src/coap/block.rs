@@ -157,12 +157,12 @@ impl BlockValue {
 
     /// Encodes the option value in the fewest bytes (0 to 3).
     pub fn encode(self) -> Vec<u8> {
-        let raw = (self.num << 4) | (u32::from(self.more) << 3) | u32::from(self.size.szx());
-        encode_uint(u64::from(raw))
+        encode_uint(u64::from(self.raw()))
     }
 
-    /// The option value as an unsigned integer (before its minimal-length encoding).
-    pub(crate) fn raw(self) -> u32 {
+    /// The option value as an unsigned integer (before its minimal-length encoding: leading
+    /// zero bytes dropped, RFC 7252 section 3.2).
+    pub fn raw(self) -> u32 {
         (self.num << 4) | (u32::from(self.more) << 3) | u32::from(self.size.szx())
     }
 

@@ -209,9 +209,10 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
 
     /// [`Endpoint::send_request`] with the request given as its parts: `options` as
     /// (number, value) in ascending number order, and the payload. Sends the same bytes as
-    /// `send_request` with the equivalent packet, without building one.
+    /// `send_request` with the equivalent packet, without building one (as a device asks
+    /// for each block of a payload).
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn send_request_parts<R: Rng + ?Sized>(
+    pub fn send_request_parts<R: Rng + ?Sized>(
         &mut self,
         now: Instant,
         rng: &mut R,
