@@ -20,7 +20,7 @@ use std::sync::Arc;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use icsim_protocol::coap::{
     BlockOption, BlockSize, BlockValue, CoapOption, Endpoint, EndpointConfig, Event, MessageClass,
-    MessageType, Packet, Reliability, RequestType, ResponseType,
+    MessageType, Packet, Reliability, RequestType, ResponseType, uint_bytes,
 };
 use icsim_protocol::exchange::{Addr, Node, Outcome, Repository};
 use icsim_protocol::ids::UpdateType;
@@ -204,8 +204,7 @@ fn coap(c: &mut Criterion) {
         b.iter(|| {
             for num in 0..FETCH_BLOCKS {
                 let block = BlockValue::new(num, false, size).expect("a valid block value");
-                let block = block.raw().to_be_bytes();
-                let skip = block.iter().take_while(|&&x| x == 0).count();
+                let (block, skip) = uint_bytes(block.raw());
                 let options: [(u16, &[u8]); 3] = [
                     (u16::from(CoapOption::UriPath), b"fw"),
                     (u16::from(CoapOption::UriPath), b"bench"),

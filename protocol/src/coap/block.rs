@@ -232,7 +232,7 @@ impl CoapOptions for Message {
 
 /// An unsigned integer option value in the fewest bytes (RFC 7252 section 3.2), without
 /// allocating: the bytes are `buf[start..]` of the returned `(buf, start)`.
-pub(crate) fn uint_bytes(value: u32) -> ([u8; 4], usize) {
+pub fn uint_bytes(value: u32) -> ([u8; 4], usize) {
     let bytes = value.to_be_bytes();
     let skip = bytes.iter().take_while(|b| **b == 0).count();
     (bytes, skip)

@@ -82,9 +82,8 @@ mod smallmap;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use block::uint_bytes;
 pub use block::{
-    BlockError, BlockOption, BlockSize, BlockValue, CoapOptions, read_size, write_size,
+    BlockError, BlockOption, BlockSize, BlockValue, CoapOptions, read_size, uint_bytes, write_size,
 };
 pub use blockwise::{
     Block1Receiver, Block1Sender, Block2Assembler, BlockSlice, BlockStep, BodyStore, serve_block2,
