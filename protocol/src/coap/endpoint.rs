@@ -26,6 +26,10 @@ use crate::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct Endpoint<A> {
     pub(super) config: EndpointConfig,
+    /// EXCHANGE_LIFETIME and NON_LIFETIME of `config`, computed once: every request
+    /// received needs one.
+    pub(super) exchange_lifetime: Duration,
+    pub(super) non_lifetime: Duration,
     next_mid: u16,
     next_handle: u64,
     pub(super) next_incoming: u64,
@@ -152,6 +156,8 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     /// A new endpoint; its first message ID is drawn from `rng`.
     pub fn new<R: Rng + ?Sized>(config: EndpointConfig, rng: &mut R) -> Self {
         Self {
+            exchange_lifetime: config.params.exchange_lifetime(),
+            non_lifetime: config.params.non_lifetime(),
             config,
             next_mid: rng.next_u32() as u16,
             next_handle: 0,

@@ -205,7 +205,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
                 confirmable,
                 acked: false,
                 empty_ack_at,
-                forget_at: now + self.config.params.exchange_lifetime(),
+                forget_at: now + self.exchange_lifetime,
             },
         );
         self.stats.requests_received += 1;
@@ -256,9 +256,9 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         incoming: Option<IncomingId>,
     ) {
         let lifetime = if confirmable {
-            self.config.params.exchange_lifetime()
+            self.exchange_lifetime
         } else {
-            self.config.params.non_lifetime()
+            self.non_lifetime
         };
         let expires = now + lifetime;
         let key = (from.clone(), mid);
