@@ -51,6 +51,9 @@ pub struct Endpoint<A> {
     /// removed when its state changes, which keeps `poll_timeout` exact.
     pub(super) timers: SmallSet<(Instant, Timer)>,
     transmits: VecDeque<Transmit<A>>,
+    /// The buffer of the last request finished, emptied: the next request's copy for
+    /// transmission is written into it rather than into a fresh allocation.
+    spare_bytes: Vec<u8>,
     pub(super) events: VecDeque<Event<A>>,
     pub(super) stats: Stats,
 }
@@ -173,6 +176,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             dedup_next_expiry: None,
             timers: SmallSet::new(),
             transmits: VecDeque::new(),
+            spare_bytes: Vec::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
         }
@@ -470,7 +474,9 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
                 deadline: now + response_timeout,
             },
         };
-        let bytes = req.bytes.clone();
+        let mut bytes = std::mem::take(&mut self.spare_bytes);
+        bytes.clear();
+        bytes.extend_from_slice(&req.bytes);
         if let Some(at) = req.timer() {
             self.timers.insert((at, Timer::Request(handle)));
         }
@@ -491,8 +497,10 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     }
 
     /// Removes a request and everything that points at it, then lets queued requests go.
+    /// The request is returned without its bytes, which are kept for the next one.
     fn finish_request(&mut self, now: Instant, handle: RequestHandle) -> Option<OutRequest<A>> {
-        let req = self.requests.remove(handle.0)?;
+        let mut req = self.requests.remove(handle.0)?;
+        self.spare_bytes = std::mem::take(&mut req.bytes);
         self.by_token.remove(&(req.peer.clone(), req.token));
         if let Some(mid) = req.mid {
             let key = (req.peer.clone(), mid);
