@@ -73,6 +73,9 @@ const FLOODER_ADDR: Addr = Addr(991);
 
 fn node_of(addr: Addr) -> Option<NodeId> {
     match addr.0 {
+        // Devices and caches first: nearly every datagram is to or from one.
+        a if a >= DEVICE_BASE => Some(NodeId::Device(a - DEVICE_BASE)),
+        a if (CACHE_BASE..DEVICE_BASE).contains(&a) => Some(NodeId::Cache(a - CACHE_BASE)),
         1 => Some(NodeId::Um),
         2 => Some(NodeId::Auth),
         3 => Some(NodeId::Repo),
@@ -86,8 +89,6 @@ fn node_of(addr: Addr) -> Option<NodeId> {
                 NodeId::RogueAs(i)
             })
         }
-        a if (CACHE_BASE..DEVICE_BASE).contains(&a) => Some(NodeId::Cache(a - CACHE_BASE)),
-        a if a >= DEVICE_BASE => Some(NodeId::Device(a - DEVICE_BASE)),
         _ => None,
     }
 }
