@@ -21,6 +21,7 @@ mod strategy;
 
 use std::collections::{BTreeMap, VecDeque};
 
+use icsim_protocol::coap::Transmit;
 use icsim_protocol::exchange::{
     Addr, AuthServer, Device, InstallTiming, JobKind, Node, Repository, UmEvent, UpdateManager,
 };
@@ -701,7 +702,7 @@ impl Engine {
             NodeId::Device(d) => self.devices[d as usize].busy_until.max(now),
             _ => now,
         };
-        while let Some(t) = self.node_mut(node).poll_transmit() {
+        while let Some(t) = self.poll_transmit(node) {
             if send_at > now {
                 self.queue.push(
                     send_at,
@@ -715,8 +716,25 @@ impl Engine {
                 self.transmit(now, node, t.destination, t.contents);
             }
         }
-        if let Some(t) = self.node_mut(node).poll_timeout() {
+        let next_timer = match node {
+            NodeId::Device(d) => self.devices[d as usize].node.poll_timeout(),
+            _ => self.node_mut(node).poll_timeout(),
+        };
+        if let Some(t) = next_timer {
             self.schedule_timer(t.max(now), node);
+        }
+    }
+
+    /// The node's next datagram; a device's without a virtual call, for most datagrams
+    /// come from devices and the cache answering them.
+    fn poll_transmit(&mut self, node: NodeId) -> Option<Transmit<Addr>> {
+        match node {
+            NodeId::Device(d) => self.devices[d as usize].node.poll_transmit(),
+            NodeId::Cache(s) => match self.caches.get_mut(s as usize) {
+                Some(Some(cache)) => cache.poll_transmit(),
+                _ => self.node_mut(node).poll_transmit(),
+            },
+            _ => self.node_mut(node).poll_transmit(),
         }
     }
 
