@@ -211,6 +211,12 @@ pub fn aes_gcm_decrypt(
     aes_gcm_apply(key, iv, aad, ciphertext, false)
 }
 
+/// The 96-bit AES-GCM nonce of a COSE IV.
+fn gcm_nonce(iv: &[u8]) -> Result<aes_gcm::Nonce<aes_gcm::aead::consts::U12>, CoseError> {
+    aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(iv)
+        .map_err(|_| CoseError::Header("IV must be 12 bytes for AES-GCM"))
+}
+
 fn aes_gcm_apply(
     key: &[u8],
     iv: &[u8],
@@ -218,8 +224,7 @@ fn aes_gcm_apply(
     msg: &[u8],
     encrypt: bool,
 ) -> Result<Vec<u8>, CoseError> {
-    let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(iv)
-        .map_err(|_| CoseError::Header("IV must be 12 bytes for AES-GCM"))?;
+    let nonce = gcm_nonce(iv)?;
     let payload = Payload { msg, aad };
     let out = match key.len() {
         16 => {
@@ -494,9 +499,7 @@ pub fn decrypt_detached_shared(
     use aes_gcm::aead::AeadInOut;
 
     let aad = a128gcm_aad(encrypt)?;
-    let nonce =
-        aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(encrypt.unprotected.iv.as_slice())
-            .map_err(|_| CoseError::Header("IV must be 12 bytes for AES-GCM"))?;
+    let nonce = gcm_nonce(&encrypt.unprotected.iv)?;
     let body_len = ciphertext
         .len()
         .checked_sub(GCM_TAG_LEN)
