@@ -308,6 +308,14 @@ impl SharedBytes {
         Self::default()
     }
 
+    /// Empty, with room for `chunks` buffers.
+    pub fn with_capacity(chunks: usize) -> Self {
+        Self {
+            chunks: Vec::with_capacity(chunks),
+            len: 0,
+        }
+    }
+
     /// Append a shared buffer.
     pub fn push(&mut self, chunk: Arc<[u8]>) {
         self.len += chunk.len();
@@ -373,9 +381,16 @@ pub struct InternedBody {
 impl InternedBody {
     /// An empty body whose blocks are interned in `memo`.
     pub fn new(memo: CryptoMemo) -> Self {
+        Self::with_capacity(memo, 0)
+    }
+
+    /// An empty body with room for `blocks` blocks before its list of them grows: a
+    /// device that knows the payload's size asks for all its blocks at once, rather than
+    /// copying the list at every doubling, each time into memory not touched before.
+    pub fn with_capacity(memo: CryptoMemo, blocks: usize) -> Self {
         InternedBody {
             memo,
-            bytes: SharedBytes::new(),
+            bytes: SharedBytes::with_capacity(blocks),
             last: None,
         }
     }

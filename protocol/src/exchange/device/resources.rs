@@ -17,6 +17,10 @@ use crate::exchange::{Addr, CryptoWork, msg};
 use crate::ids::UpdateType;
 use crate::memo::{InternedBody, SharedBytes};
 use crate::time::Instant;
+
+/// The most blocks a download reserves room for up front (1 MiB of references); a larger
+/// payload's list grows as it arrives.
+const MAX_RESERVED_BLOCKS: usize = 1 << 16;
 use crate::verify::{self, Check, CheckOutcome, Rejection, VerifiedEnvelope, VerifyContext};
 
 /// The byte ranges of the non-empty `/`-separated segments of `path` (its Uri-Path
@@ -326,13 +330,20 @@ impl<R: CryptoRng> Device<R> {
             return conflict("no_envelope");
         };
         let max = self.payload_limit(&envelope);
+        // Room for the blocks the manifest announces (a bound, not a trust: the size check
+        // still refuses more bytes than `max`).
+        let announced = usize::try_from(envelope.payload_size()).unwrap_or(usize::MAX);
+        let blocks = announced
+            .min(max)
+            .div_ceil(self.config.block_size.bytes())
+            .min(MAX_RESERVED_BLOCKS);
         let fetch = match delivery.delivery {
             Delivery::Fetch { source } => Some(Fetch {
                 source: Addr(source),
                 segments: segment_ranges(&delivery.path),
                 path: delivery.path.clone(),
                 assembler: Block2Assembler::with_store(
-                    InternedBody::new(self.memo.clone()),
+                    InternedBody::with_capacity(self.memo.clone(), blocks),
                     self.config.block_size,
                     max,
                 ),
