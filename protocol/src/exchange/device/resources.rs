@@ -17,11 +17,11 @@ use crate::exchange::{Addr, CryptoWork, msg};
 use crate::ids::UpdateType;
 use crate::memo::{InternedBody, SharedBytes};
 use crate::time::Instant;
+use crate::verify::{self, Check, CheckOutcome, Rejection, VerifiedEnvelope, VerifyContext};
 
 /// The most blocks a download reserves room for up front (1 MiB of references); a larger
 /// payload's list grows as it arrives.
 const MAX_RESERVED_BLOCKS: usize = 1 << 16;
-use crate::verify::{self, Check, CheckOutcome, Rejection, VerifiedEnvelope, VerifyContext};
 
 /// The byte ranges of the non-empty `/`-separated segments of `path` (its Uri-Path
 /// options, as `msg::request` writes them).
