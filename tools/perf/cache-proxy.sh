@@ -2,9 +2,9 @@
 # Counts the last-level cache misses of a block exchange at fleet scale, deterministically,
 # on a host without hardware counters (see docs/performance.md, "Where the time goes").
 #
-# fleet-100k runs 5,000 downloads at once against a 32 MB cache. This proxy keeps that
-# ratio at a tenth of the size: fleet-10k cut to every tenth site (1,000 PLCs), 500
-# downloads at once, under cachegrind with a 4 MiB last-level cache. Same binary, same
+# fleet-100k keeps 5,000 update jobs in flight against a 32 MB cache. This proxy keeps
+# about that ratio at a tenth of the size: fleet-10k cut to every tenth site (1,000 PLCs),
+# 500 jobs in flight, under cachegrind with a 4 MiB last-level cache. Same binary, same
 # scenario: same count, so a change to memory layout can be judged by it.
 #
 # Usage: tools/perf/cache-proxy.sh [ICSIM_BINARY] [OUT_DIR]
