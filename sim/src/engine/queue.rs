@@ -86,10 +86,17 @@ fn span_of(tick: u64) -> u64 {
 }
 
 /// A ring of unsorted buckets with a bitmap of the non-empty ones.
+///
+/// An empty bucket holds no buffer. A bucket that receives an entry takes the buffer
+/// released last (last in, first out), which was read a moment ago and is still in the
+/// processor's cache; a buffer of its own would have been untouched since the bucket last
+/// held entries, seconds of simulated time before, and every push would miss the cache.
 struct Wheel<E, const WORDS: usize> {
     buckets: Vec<Vec<Entry<E>>>,
     occupied: [u64; WORDS],
     len: usize,
+    /// Emptied buffers, the one released last on top.
+    spares: Vec<Vec<Entry<E>>>,
 }
 
 impl<E, const WORDS: usize> Wheel<E, WORDS> {
@@ -100,34 +107,41 @@ impl<E, const WORDS: usize> Wheel<E, WORDS> {
             buckets: (0..Self::SLOTS).map(|_| Vec::new()).collect(),
             occupied: [0; WORDS],
             len: 0,
+            spares: Vec::new(),
         }
     }
 
     /// Append `entry` to the bucket of `key` (a tick or a span).
     fn push(&mut self, key: u64, entry: Entry<E>) {
         let slot = (key % Self::SLOTS) as usize;
-        self.buckets[slot].push(entry);
+        let bucket = &mut self.buckets[slot];
+        if bucket.capacity() == 0
+            && let Some(spare) = self.spares.pop()
+        {
+            *bucket = spare;
+        }
+        bucket.push(entry);
         self.occupied[slot / 64] |= 1 << (slot % 64);
         self.len += 1;
     }
 
-    /// Swap the bucket of `key` with `with` (empty); `with` then holds its entries.
+    /// Moves the entries of the bucket of `key` into `with`, which must be empty; the
+    /// buffer `with` had becomes a spare.
     fn take(&mut self, key: u64, with: &mut Vec<Entry<E>>) {
         let slot = (key % Self::SLOTS) as usize;
         if self.occupied[slot / 64] & (1 << (slot % 64)) != 0 {
             self.occupied[slot / 64] &= !(1 << (slot % 64));
-            let bucket = &mut self.buckets[slot];
+            let bucket = std::mem::take(&mut self.buckets[slot]);
             self.len -= bucket.len();
-            std::mem::swap(with, bucket);
+            self.recycle(std::mem::replace(with, bucket));
         }
     }
 
-    /// Give the bucket of `key`, emptied by [`Wheel::take`], an empty `buffer` to keep
-    /// (and its capacity).
-    fn restore(&mut self, key: u64, buffer: Vec<Entry<E>>) {
-        let slot = (key % Self::SLOTS) as usize;
-        if self.buckets[slot].is_empty() {
-            self.buckets[slot] = buffer;
+    /// Keeps an emptied buffer for the next bucket that receives an entry.
+    fn recycle(&mut self, mut buffer: Vec<Entry<E>>) {
+        if buffer.capacity() > 0 {
+            buffer.clear();
+            self.spares.push(buffer);
         }
     }
 
@@ -286,9 +300,8 @@ impl<E> EventQueue<E> {
         for entry in moving.drain(..) {
             self.insert(entry);
         }
-        // The emptied buffer goes back to the span's bucket with its capacity (the events
-        // moved all went to the fine wheel).
-        self.spans.restore(span, moving);
+        // The emptied buffer, with its capacity, is the coarse wheel's next spare.
+        self.spans.recycle(moving);
         while let Some(f) = self.far.peek() {
             if span_of(tick_of(f.at)) > span {
                 break;
