@@ -15,7 +15,8 @@
 //!   earlier of their heads, from a working set that stays small and in cache;
 //! - `wheel` holds the events of the ticks after the current one up to the end of the next
 //!   span ([`SPAN_TICKS`] ticks, aligned), one unsorted bucket per tick, appended to in
-//!   O(1); a bitmap finds the next non-empty bucket in a few word operations;
+//!   O(1) into the buffer released last; a bitmap finds the next non-empty bucket in a
+//!   few word operations;
 //! - `spans`, the coarse wheel, holds the events of the following [`SPANS`] spans (about
 //!   a minute), one unsorted bucket per span: link delays of slow radios, protocol
 //!   timers and polls. A span's bucket moves into `wheel` whole, each event once, when the
@@ -37,9 +38,9 @@ use super::clock::TICK;
 /// Ticks in a span, the coarse wheel's bucket width (128 ms of simulated time).
 const SPAN_TICKS: u64 = 128;
 /// Ticks covered by the fine wheel: the rest of the current span and the whole next one.
-/// Short on purpose: a bucket is written again soon after it was emptied, so its memory is
-/// still in cache; a wheel of 4096 ticks made every insertion a cache miss and fleet-10k
-/// about 15 % slower.
+/// Short on purpose: a wheel of 4096 ticks, each bucket with a buffer of its own, made
+/// every insertion a cache miss and fleet-10k about 15 % slower. (Buckets now share their
+/// buffers, see [`Wheel`]; the short wheel also keeps the bitmap scan to four words.)
 const WHEEL_TICKS: u64 = 2 * SPAN_TICKS;
 const WHEEL_WORDS: usize = (WHEEL_TICKS / 64) as usize;
 /// Spans covered by the coarse wheel (65 s: retransmission timers, polls and slow radio
