@@ -13,6 +13,12 @@ use super::received::{self, Message};
 use super::seqmap::SeqMap;
 use super::server::{DedupEntry, InRequest, SeparateResponse};
 use super::smallmap::{SmallMap, SmallSet};
+
+/// Emptied buffers an endpoint keeps for its next messages (see [`Endpoint::recycle`]):
+/// two, so that a client can hold the buffer of its request finished and that of the
+/// response just handled, and write its next request and the request's copy for
+/// transmission into them.
+pub const MAX_SPARE_BUFFERS: usize = 2;
 use super::{
     DropReason, Event, IncomingId, Reliability, RequestFailure, RequestHandle, SendError, Stats,
     Transmit,
@@ -51,9 +57,10 @@ pub struct Endpoint<A> {
     /// removed when its state changes, which keeps `poll_timeout` exact.
     pub(super) timers: SmallSet<(Instant, Timer)>,
     transmits: VecDeque<Transmit<A>>,
-    /// The buffer of the last request finished, emptied: the next request's copy for
-    /// transmission is written into it rather than into a fresh allocation.
-    spare_bytes: Vec<u8>,
+    /// Emptied buffers to write the next messages into, last in first out, at most
+    /// [`MAX_SPARE_BUFFERS`]: those of requests finished and those the application handed
+    /// back with [`Endpoint::recycle`]. See there for why.
+    spares: Vec<Vec<u8>>,
     pub(super) events: VecDeque<Event<A>>,
     pub(super) stats: Stats,
 }
@@ -176,7 +183,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             dedup_next_expiry: None,
             timers: SmallSet::new(),
             transmits: VecDeque::new(),
-            spare_bytes: Vec::new(),
+            spares: Vec::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
         }
@@ -212,8 +219,8 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         reliability: Reliability,
     ) -> Result<RequestHandle, SendError> {
         let code = packet.header.code;
-        self.send_request_with(now, rng, to, code, reliability, |mtype, token, max| {
-            message::encode(&packet, mtype, 0, token, max)
+        self.send_request_with(now, rng, to, code, reliability, |buf, mtype, token, max| {
+            message::encode(buf, &packet, mtype, 0, token, max)
         })
     }
 
@@ -233,14 +240,15 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         reliability: Reliability,
     ) -> Result<RequestHandle, SendError> {
         let code = MessageClass::Request(method);
-        self.send_request_with(now, rng, to, code, reliability, |mtype, token, max| {
+        self.send_request_with(now, rng, to, code, reliability, |buf, mtype, token, max| {
             let options = options.iter().map(|&(n, v)| (n, v));
-            message::encode_parts(mtype, code, 0, token, options, payload, max)
+            message::encode_parts(buf, mtype, code, 0, token, options, payload, max)
         })
     }
 
-    /// The body of `send_request`: `encode` writes the request with the given type and
-    /// token (message ID 0, patched when it is sent), within the given maximum size.
+    /// The body of `send_request`: `encode` writes the request into the given buffer with
+    /// the given type and token (message ID 0, patched when it is sent), within the given
+    /// maximum size.
     fn send_request_with<R: Rng + ?Sized, F>(
         &mut self,
         now: Instant,
@@ -251,7 +259,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         encode: F,
     ) -> Result<RequestHandle, SendError>
     where
-        F: FnOnce(MessageType, &[u8], usize) -> Result<Vec<u8>, SendError>,
+        F: FnOnce(Vec<u8>, MessageType, &[u8], usize) -> Result<Vec<u8>, SendError>,
     {
         self.purge(now);
         if !message::is_request(code) {
@@ -265,7 +273,8 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             Reliability::Confirmable => MessageType::Confirmable,
             Reliability::NonConfirmable => MessageType::NonConfirmable,
         };
-        let bytes = encode(mtype, token.as_slice(), self.max_message_size())?;
+        let max = self.max_message_size();
+        let bytes = encode(self.spare_buffer(), mtype, token.as_slice(), max)?;
         let initial_timeout = match reliability {
             Reliability::Confirmable => self.config.params.draw_initial_timeout(rng),
             Reliability::NonConfirmable => Duration::ZERO,
@@ -384,7 +393,42 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         self.events.pop_front()
     }
 
+    /// Hands back a buffer the application is done with, typically that of a message
+    /// received ([`Message::into_bytes`](super::Message::into_bytes)), for the endpoint to
+    /// write a later message into. Optional: without it the endpoint allocates.
+    ///
+    /// A simulated device that answers each block with the next request, and a server
+    /// that answers each request, can then pass the same few buffers back and forth:
+    /// no allocation per exchange, and memory written moments before rather than memory
+    /// fresh from the allocator, long untouched. The endpoint keeps at most
+    /// [`MAX_SPARE_BUFFERS`] and drops the rest; [`Endpoint::release_spares`] frees them.
+    pub fn recycle(&mut self, mut buffer: Vec<u8>) {
+        // A buffer larger than any message this endpoint sends would only hold memory.
+        let useful = (1..=self.max_message_size()).contains(&buffer.capacity());
+        if self.spares.len() < MAX_SPARE_BUFFERS && useful {
+            buffer.clear();
+            self.spares.push(buffer);
+        }
+    }
+
+    /// Frees the buffers kept for later messages (see [`Endpoint::recycle`]), e.g. when a
+    /// transfer is over and the endpoint will be quiet for a long time.
+    pub fn release_spares(&mut self) {
+        self.spares = Vec::new();
+    }
+
+    /// How many buffers are kept for later messages.
+    #[cfg(test)]
+    pub(super) fn spare_count(&self) -> usize {
+        self.spares.len()
+    }
+
     // ---- helpers shared with server.rs ----
+
+    /// An empty buffer to write a message into: the last one recycled, or a new one.
+    pub(super) fn spare_buffer(&mut self) -> Vec<u8> {
+        self.spares.pop().unwrap_or_default()
+    }
 
     pub(super) fn max_message_size(&self) -> usize {
         self.config.max_message_size.min(MAX_MESSAGE_SIZE_LIMIT)
@@ -474,8 +518,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
                 deadline: now + response_timeout,
             },
         };
-        let mut bytes = std::mem::take(&mut self.spare_bytes);
-        bytes.clear();
+        let mut bytes = self.spares.pop().unwrap_or_default();
         bytes.extend_from_slice(&req.bytes);
         if let Some(at) = req.timer() {
             self.timers.insert((at, Timer::Request(handle)));
@@ -500,7 +543,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     /// The request is returned without its bytes, which are kept for the next one.
     fn finish_request(&mut self, now: Instant, handle: RequestHandle) -> Option<OutRequest<A>> {
         let mut req = self.requests.remove(handle.0)?;
-        self.spare_bytes = std::mem::take(&mut req.bytes);
+        self.recycle(std::mem::take(&mut req.bytes));
         self.by_token.remove(&(req.peer.clone(), req.token));
         if let Some(mid) = req.mid {
             let key = (req.peer.clone(), mid);

@@ -188,8 +188,9 @@ pub(super) fn empty_message(mtype: MessageType, mid: u16) -> Vec<u8> {
 /// endpoint chose (the packet's own header type, ID and token are ignored).
 ///
 /// The bytes are those of `coap-lite`'s `Packet::to_bytes_with_limit` for the packet with
-/// version 1 and that type, ID and token, written in one allocation.
+/// version 1 and that type, ID and token, written into `buf` (see [`encode_parts`]).
 pub(super) fn encode(
+    buf: Vec<u8>,
     packet: &Packet,
     mtype: MessageType,
     mid: u16,
@@ -200,6 +201,7 @@ pub(super) fn encode(
         .options()
         .flat_map(|(number, values)| values.iter().map(move |v| (*number, v.as_slice())));
     encode_parts(
+        buf,
         mtype,
         packet.header.code,
         mid,
@@ -214,7 +216,13 @@ pub(super) fn encode(
 /// order (values of one option in order). Byte for byte what `coap-lite` writes for the
 /// same message, including its size check: the limit applies to header, token, options
 /// and payload (plus marker) even for an Empty code, whose payload is not written.
+///
+/// The message is written into `buf`, emptied first: a buffer that already has the
+/// capacity (one received and done with) saves an allocation, and is likely still in the
+/// processor's cache. Pass `Vec::new()` for a fresh one.
+#[allow(clippy::too_many_arguments)] // a message's parts, each of its own type
 pub(crate) fn encode_parts<'a, I>(
+    buf: Vec<u8>,
     mtype: MessageType,
     code: MessageClass,
     mid: u16,
@@ -238,7 +246,9 @@ where
     if checked_len > max_size {
         return Err(SendError::TooLarge { max: max_size });
     }
-    let mut buf = Vec::with_capacity(checked_len);
+    let mut buf = buf;
+    buf.clear();
+    buf.reserve_exact(checked_len);
     let type_bits = type_bits(mtype);
     let [hi, lo] = mid.to_be_bytes();
     // Tokens are at most 8 bytes (the endpoint's own `Token`), so TKL fits its 4 bits.

@@ -89,7 +89,7 @@ pub use blockwise::{
     Block1Receiver, Block1Sender, Block2Assembler, BlockSlice, BlockStep, BodyStore, serve_block2,
 };
 pub use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType, ResponseType};
-pub use endpoint::Endpoint;
+pub use endpoint::{Endpoint, MAX_SPARE_BUFFERS};
 pub use message::{DropReason, FormatError};
 pub use params::{EndpointConfig, TransmissionParams};
 pub use received::Message;

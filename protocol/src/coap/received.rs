@@ -47,6 +47,12 @@ impl Message {
         &self.bytes
     }
 
+    /// The datagram's buffer, to hand back to the endpoint with
+    /// [`Endpoint::recycle`](super::Endpoint::recycle) once the message is handled.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
     /// The message code.
     pub fn code(&self) -> MessageClass {
         self.code
@@ -240,6 +246,7 @@ mod tests {
     fn samples() -> Vec<Vec<u8>> {
         let request = |mtype, options: &[(u16, &[u8])], payload: &[u8]| {
             message::encode_parts(
+                Vec::new(),
                 mtype,
                 MessageClass::Request(RequestType::Get),
                 0x1234,
@@ -280,6 +287,7 @@ mod tests {
                 b"p",
             ),
             message::encode_parts(
+                Vec::new(),
                 MessageType::Acknowledgement,
                 MessageClass::Response(ResponseType::Content),
                 7,

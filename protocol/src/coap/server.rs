@@ -67,8 +67,8 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         packet: Packet,
     ) -> Result<(), SendError> {
         let code = packet.header.code;
-        self.respond_with(now, rng, id, code, |mtype, mid, token, max| {
-            message::encode(&packet, mtype, mid, token, max)
+        self.respond_with(now, rng, id, code, |buf, mtype, mid, token, max| {
+            message::encode(buf, &packet, mtype, mid, token, max)
         })
     }
 
@@ -85,9 +85,9 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         payload: &[u8],
     ) -> Result<(), SendError> {
         let code = MessageClass::Response(code);
-        self.respond_with(now, rng, id, code, |mtype, mid, token, max| {
+        self.respond_with(now, rng, id, code, |buf, mtype, mid, token, max| {
             let options = options.iter().map(|&(n, v)| (n, v));
-            message::encode_parts(mtype, code, mid, token, options, payload, max)
+            message::encode_parts(buf, mtype, code, mid, token, options, payload, max)
         })
     }
 
@@ -102,7 +102,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         encode: F,
     ) -> Result<(), SendError>
     where
-        F: FnOnce(MessageType, u16, &[u8], usize) -> Result<Vec<u8>, SendError>,
+        F: FnOnce(Vec<u8>, MessageType, u16, &[u8], usize) -> Result<Vec<u8>, SendError>,
     {
         self.purge(now);
         if !message::is_response(code) {
@@ -121,7 +121,13 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         let token = token.as_slice();
         let max = self.max_message_size();
         if confirmable && !acked {
-            let bytes = encode(MessageType::Acknowledgement, req_mid, token, max)?;
+            let bytes = encode(
+                self.spare_buffer(),
+                MessageType::Acknowledgement,
+                req_mid,
+                token,
+                max,
+            )?;
             if let Some(entry) = self.dedup.get_mut(&(peer.clone(), req_mid)) {
                 entry.reply = Some(bytes.clone());
             }
@@ -131,7 +137,13 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         }
         let mid = self.alloc_mid(&peer);
         if confirmable {
-            let bytes = encode(MessageType::Confirmable, mid, token, max)?;
+            let bytes = encode(
+                self.spare_buffer(),
+                MessageType::Confirmable,
+                mid,
+                token,
+                max,
+            )?;
             let backoff = Backoff::new(now, self.config.params.draw_initial_timeout(rng));
             self.timers.insert((backoff.next, Timer::Separate(id)));
             self.by_mid
@@ -148,7 +160,13 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             self.forget_incoming(id);
             self.push_transmit(peer, bytes);
         } else {
-            let bytes = encode(MessageType::NonConfirmable, mid, token, max)?;
+            let bytes = encode(
+                self.spare_buffer(),
+                MessageType::NonConfirmable,
+                mid,
+                token,
+                max,
+            )?;
             self.forget_incoming(id);
             self.push_transmit(peer, bytes);
         }

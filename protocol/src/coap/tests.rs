@@ -562,7 +562,16 @@ fn encoder_writes_the_bytes_of_coap_lite() {
         let mid = r.next_u32() as u16;
         let token: Vec<u8> = (0..r.next_u32() % 9).map(|_| r.next_u32() as u8).collect();
         let max = [64usize, 300, 1152, 4096][(r.next_u32() % 4) as usize];
-        let ours = message::encode(&p, mtype, mid, &token, max);
+        // Into a fresh buffer, or one that held another message: the same bytes.
+        let used: Vec<u8> = (0..r.next_u32() % 1200)
+            .map(|_| r.next_u32() as u8)
+            .collect();
+        let buf = if r.next_u32().is_multiple_of(2) {
+            used
+        } else {
+            Vec::new()
+        };
+        let ours = message::encode(buf, &p, mtype, mid, &token, max);
         p.set_token(token);
         p.header.set_type(mtype);
         p.header.message_id = mid;
@@ -733,4 +742,133 @@ fn unanswered_requests_expire_without_deduplication_too() {
         ep.respond(t0() + lifetime, &mut r, ids[0], content(b"")),
         Err(SendError::UnknownRequest)
     );
+}
+
+/// What one round of [`exchange_round`] put on the wire, and in which buffers.
+struct Round {
+    request: Vec<u8>,
+    request_at: *const u8,
+    response: Vec<u8>,
+    response_at: *const u8,
+    /// The messages received, unless their buffers were handed back: kept alive so that
+    /// the allocator cannot give their memory out again.
+    kept: Vec<Message>,
+}
+
+/// One GET answered by one Content response, client to server and back; each side hands
+/// the buffer of the message it received back to its endpoint if `recycle`.
+fn exchange_round(
+    client: &mut Endpoint<u8>,
+    server: &mut Endpoint<u8>,
+    r: &mut ChaCha8Rng,
+    recycle: bool,
+) -> Round {
+    let now = t0();
+    let mut kept = Vec::new();
+    client
+        .send_request(now, r, PEER, get(), Reliability::Confirmable)
+        .expect("sends");
+    let (mut out, _) = drain(client);
+    let request = out.remove(0).contents;
+    let (request_bytes, request_at) = (request.clone(), request.as_ptr());
+    server.handle_datagram_owned(now, OTHER, request);
+    let Some(Event::RequestReceived { id, request, .. }) = server.poll_event() else {
+        panic!("no request delivered");
+    };
+    if recycle {
+        server.recycle(request.into_bytes());
+    } else {
+        kept.push(request);
+    }
+    server
+        .respond(now, r, id, content(&[0x5a; 300]))
+        .expect("responds");
+    let response = server.poll_transmit().expect("a response").contents;
+    let (response_bytes, response_at) = (response.clone(), response.as_ptr());
+    client.handle_datagram_owned(now, PEER, response);
+    let Some(Event::ResponseReceived { response, .. }) = client.poll_event() else {
+        panic!("no response delivered");
+    };
+    if recycle {
+        client.recycle(response.into_bytes());
+    } else {
+        kept.push(response);
+    }
+    Round {
+        request: request_bytes,
+        request_at,
+        response: response_bytes,
+        response_at,
+        kept,
+    }
+}
+
+/// Buffers handed back with `recycle` carry the next messages: the server writes each
+/// response into the buffer of the request it answers (grown for the first two), the
+/// client each request into
+/// the buffer of an earlier response, so no exchange allocates; and the bytes on the
+/// wire are those written without recycling. (Buffers not handed back stay alive, so a
+/// pointer seen again is a reuse, not the allocator's doing.)
+#[test]
+fn recycled_buffers_carry_the_next_messages_and_change_no_byte() {
+    let run = |recycle: bool| {
+        let (mut r, mut r1, mut r2) = (rng(40), rng(41), rng(42));
+        let mut client = Endpoint::new(EndpointConfig::default(), &mut r1);
+        let mut server = Endpoint::new(EndpointConfig::default(), &mut r2);
+        (0..6)
+            .map(|_| exchange_round(&mut client, &mut server, &mut r, recycle))
+            .collect::<Vec<_>>()
+    };
+    let (plain, recycled) = (run(false), run(true));
+    for (a, b) in plain.iter().zip(&recycled) {
+        assert_eq!(
+            (&a.request, &a.response),
+            (&b.request, &b.response),
+            "recycling changed the bytes"
+        );
+    }
+    let reused = |rounds: &[Round]| -> (bool, bool) {
+        // The first two requests go out in buffers sized for requests, too small for a
+        // response: those grow (move). Then requests travel in former responses' buffers.
+        let responses_in_requests = rounds[2..].iter().all(|x| x.response_at == x.request_at);
+        let earlier: Vec<*const u8> = rounds.iter().map(|x| x.response_at).collect();
+        let requests_in_earlier_responses = rounds[2..]
+            .iter()
+            .enumerate()
+            .all(|(k, x)| earlier[..k + 2].contains(&x.request_at));
+        (responses_in_requests, requests_in_earlier_responses)
+    };
+    assert_eq!(reused(&recycled), (true, true));
+    assert_eq!(reused(&plain), (false, false));
+    assert!(plain.iter().all(|x| x.kept.len() == 2));
+}
+
+#[test]
+fn an_endpoint_keeps_few_spare_buffers_and_none_too_large() {
+    let mut r = rng(43);
+    let mut ep: Endpoint<u8> = Endpoint::new(EndpointConfig::default(), &mut r);
+    let max = ep.config().max_message_size;
+    let small: Vec<Vec<u8>> = (0..5).map(|_| Vec::with_capacity(64)).collect();
+    let kept: Vec<*const u8> = small.iter().map(|b| b.as_ptr()).collect();
+    ep.send_request(t0(), &mut r, PEER, get(), Reliability::Confirmable)
+        .expect("sends");
+    drain(&mut ep);
+    ep.recycle(Vec::with_capacity(max + 1));
+    for b in small {
+        ep.recycle(b);
+    }
+    assert_eq!(ep.spare_count(), MAX_SPARE_BUFFERS);
+    // The oversize buffer was refused, then two of the small ones kept: the next request
+    // is written into the last of those kept (the second), its copy for transmission
+    // into the first.
+    ep.send_request(t0(), &mut r, OTHER, get(), Reliability::Confirmable)
+        .expect("sends");
+    let (out, _) = drain(&mut ep);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].contents.as_ptr(), kept[0]);
+    assert_eq!(ep.spare_count(), 0);
+    ep.recycle(out.into_iter().next().expect("sent").contents);
+    assert_eq!(ep.spare_count(), 1);
+    ep.release_spares();
+    assert_eq!(ep.spare_count(), 0);
 }

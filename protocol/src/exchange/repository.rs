@@ -73,9 +73,13 @@ impl<R: CryptoRng> Repository<R> {
             let Event::RequestReceived { id, request, .. } = event else {
                 continue;
             };
+            let answer = self.answer(&request);
+            // The request's buffer, done with, carries the response: no allocation, and
+            // memory written moments ago.
+            self.endpoint.recycle(request.into_bytes());
             // The request id is fresh from this endpoint; answering it cannot fail but for
             // an oversize reply, which the block size rules out.
-            let _ = match self.answer(&request) {
+            let _ = match answer {
                 Answer::Refuse(code) => {
                     self.requests_refused += 1;
                     self.endpoint

@@ -679,6 +679,10 @@ impl<R: CryptoRng> Device<R> {
         {
             Ok(BlockStep::Continue(_)) => {
                 fetch.retries_left = self.config.fetch_retries;
+                // The response's buffer carries the next request (see `Endpoint::recycle`).
+                if let Some(running) = self.running.as_mut() {
+                    running.endpoint.recycle(response.into_bytes());
+                }
                 self.request_block(now);
             }
             Ok(BlockStep::Complete(_)) => {
@@ -691,6 +695,10 @@ impl<R: CryptoRng> Device<R> {
                     ),
                 );
                 let body = body.into_body().map(InternedBody::into_bytes);
+                // The transfer is over: the buffers kept for it would only hold memory.
+                if let Some(running) = self.running.as_mut() {
+                    running.endpoint.release_spares();
+                }
                 self.finish_payload(&body.unwrap_or_default());
             }
             Err(BlockError::TooLarge { .. } | BlockError::AnnouncedSizeMismatch) => {
