@@ -18,7 +18,7 @@
 //! [`CoseError::Header`] for missing, conflicting or ill-sized header parameters, and
 //! [`CoseError::Decrypt`] for a wrong key or altered bytes.
 
-use aes::Aes128;
+use aes::Aes128Enc;
 use aes_gcm::aead::array::Array;
 use aes_gcm::aead::consts::{U8, U13};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -32,7 +32,7 @@ use crate::cose::{CoseError, alg};
 
 /// AES-CCM with a 64-bit tag and a 13-byte nonce, which leaves a 16-bit length field (the
 /// "16" of the COSE name).
-type AesCcm16_64_128 = ccm::Ccm<Aes128, U8, U13>;
+type AesCcm16_64_128 = ccm::Ccm<Aes128Enc, U8, U13>;
 
 /// The CBOR tag of a COSE_Encrypt0.
 const TAG_ENCRYPT0: u64 = 16;

@@ -2,7 +2,7 @@
 //! deterministic CBOR that OSCORE needs (the HKDF `info` of section 3.2.1 and the AAD of
 //! section 5.4).
 
-use aes::Aes128;
+use aes::Aes128Enc;
 use aes_gcm::Aes128Gcm;
 use ccm::Ccm;
 use ccm::aead::array::Array;
@@ -11,8 +11,9 @@ use ccm::aead::{Aead, KeyInit, Payload};
 
 use super::OscoreError;
 
-/// AES-CCM with a 64-bit tag and a 13-byte nonce (COSE "AES-CCM-16-64-128").
-type AesCcm16_64_128 = Ccm<Aes128, U8, U13>;
+/// AES-CCM with a 64-bit tag and a 13-byte nonce (COSE "AES-CCM-16-64-128"). CCM only
+/// ever encrypts with the block cipher, so the key schedule is the encryption half alone.
+type AesCcm16_64_128 = Ccm<Aes128Enc, U8, U13>;
 
 /// Message of the (unreachable) error when key or nonce has the wrong length.
 const AEAD_SETUP: &str = "AEAD key or nonce of wrong length";
