@@ -55,8 +55,7 @@ impl<'a> Split<'a> {
         option: &OscoreOptionValue,
         ciphertext: Vec<u8>,
     ) -> Packet {
-        let mut out = msg.clone();
-        out.clear_all_options();
+        let mut out = shell(msg);
         out.header.code = code;
         for &(num, value) in &self.outer {
             out.add_option(CoapOption::from(num), value.to_vec());
@@ -344,8 +343,7 @@ fn outer_options(msg: &Packet) -> Result<Vec<(u16, Vec<u8>)>, OscoreError> {
 /// options (replaced by inner options of the same number) and the inner options and
 /// payload.
 fn rebuild(outer_msg: &Packet, outer: Vec<(u16, Vec<u8>)>, inner: plaintext::Plaintext) -> Packet {
-    let mut out = outer_msg.clone();
-    out.clear_all_options();
+    let mut out = shell(outer_msg);
     out.header.code = MessageClass::from(inner.code);
     for (num, value) in outer {
         if !inner.options.iter().any(|(n, _)| *n == num) {
@@ -356,6 +354,17 @@ fn rebuild(outer_msg: &Packet, outer: Vec<(u16, Vec<u8>)>, inner: plaintext::Pla
         out.add_option(CoapOption::from(num), value);
     }
     out.payload = inner.payload;
+    out
+}
+
+/// `msg` without its options and payload: its header and token only. What a clone with
+/// the options cleared and the payload emptied would be, without copying the options and
+/// payload first.
+pub(super) fn shell(msg: &Packet) -> Packet {
+    let mut out = Packet::new();
+    out.set_token(msg.get_token().to_vec());
+    // After the token, which sets the header's token length: the header as it was.
+    out.header = msg.header.clone();
     out
 }
 

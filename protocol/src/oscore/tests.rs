@@ -621,3 +621,26 @@ fn a_controlled_shutdown_state_continues_exactly() {
         .unwrap();
     assert_eq!(restored.sender_sequence_number(), 11);
 }
+
+/// The shell of a message (header and token, nothing else) is the message cloned with its
+/// options cleared and its payload emptied, even when the header's token length
+/// disagrees with the token.
+#[test]
+fn a_shell_is_the_message_without_options_and_payload() {
+    let mut msg = Packet::new();
+    msg.header.set_type(MessageType::Confirmable);
+    msg.header.code = MessageClass::Request(RequestType::Put);
+    msg.header.message_id = 0x4711;
+    msg.set_token(vec![1, 2, 3, 4]);
+    msg.add_option(CoapOption::UriPath, b"suit".to_vec());
+    msg.add_option(CoapOption::UriPath, b"manifest".to_vec());
+    msg.add_option(CoapOption::ContentFormat, vec![60]);
+    msg.payload = vec![0xab; 300];
+    for token_length in [4, 2] {
+        msg.header.set_token_length(token_length);
+        let mut expected = msg.clone();
+        expected.clear_all_options();
+        expected.payload.clear();
+        assert_eq!(protect::shell(&msg), expected);
+    }
+}
