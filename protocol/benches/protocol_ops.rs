@@ -1,7 +1,8 @@
 //! Criterion benchmarks of the protocol's hot operations: a device verifying an approved
 //! SUIT envelope (and then its 256 KiB encrypted payload), OSCORE protection of one 1 KiB
 //! block in each direction, a CoAP block fetch from a repository (the exchange a fleet run
-//! repeats millions of times), and one device's whole update through the in-memory harness.
+//! repeats millions of times; once with the client's buffers recycled, as a simulated
+//! device does), and one device's whole update through the in-memory harness.
 //!
 //! Every input is deterministic: the update world is the one the `exchange` tests build
 //! (fixed ChaCha20 seeds), and the OSCORE keys and payload come from a seeded ChaCha20
@@ -190,52 +191,62 @@ const FETCH_BLOCK: usize = 512;
 fn coap(c: &mut Criterion) {
     let mut group = c.benchmark_group("coap");
     group.throughput(Throughput::Elements(u64::from(FETCH_BLOCKS)));
-    let (client_addr, repo_addr) = (Addr(1), Addr(2));
-    let size = BlockSize::from_bytes(FETCH_BLOCK).expect("512 B is a block size");
-    let mut client_rng = rng(11);
-    let mut client = Endpoint::new(EndpointConfig::default(), &mut client_rng);
-    let mut repo = Repository::new(EndpointConfig::default(), size, rng(12));
-    let object: Arc<[u8]> = (0..FETCH_BLOCKS as usize * FETCH_BLOCK)
-        .map(|i| (i % 251) as u8)
-        .collect();
-    repo.publish("fw/bench", Arc::clone(&object));
-    let mut now = Instant::from_unix_secs(START);
-    group.bench_function("block_fetch_512B", |b| {
-        b.iter(|| {
-            for num in 0..FETCH_BLOCKS {
-                let block = BlockValue::new(num, false, size).expect("a valid block value");
-                let (block, skip) = uint_bytes(block.raw());
-                let options: [(u16, &[u8]); 3] = [
-                    (u16::from(CoapOption::UriPath), b"fw"),
-                    (u16::from(CoapOption::UriPath), b"bench"),
-                    (BlockOption::Block2.number(), &block[skip..]),
-                ];
-                client
-                    .send_request_parts(
-                        now,
-                        &mut client_rng,
-                        repo_addr,
-                        RequestType::Get,
-                        &options,
-                        &[],
-                        Reliability::Confirmable,
-                    )
-                    .expect("the request fits");
-                let request = client.poll_transmit().expect("the request goes out");
-                repo.handle_datagram_owned(now, client_addr, request.contents);
-                let response = repo.poll_transmit().expect("the repository answers");
-                client.handle_datagram_owned(now, repo_addr, response.contents);
-                match client.poll_event() {
-                    Some(Event::ResponseReceived { response, .. }) => {
-                        let at = num as usize * FETCH_BLOCK;
-                        assert_eq!(response.payload(), &object[at..at + FETCH_BLOCK]);
+    // As a client that drops each response, and as a simulated device does: handing the
+    // response's buffer back to its endpoint for the next request (`Endpoint::recycle`).
+    for (name, recycle) in [
+        ("block_fetch_512B", false),
+        ("block_fetch_512B_recycled", true),
+    ] {
+        let (client_addr, repo_addr) = (Addr(1), Addr(2));
+        let size = BlockSize::from_bytes(FETCH_BLOCK).expect("512 B is a block size");
+        let mut client_rng = rng(11);
+        let mut client = Endpoint::new(EndpointConfig::default(), &mut client_rng);
+        let mut repo = Repository::new(EndpointConfig::default(), size, rng(12));
+        let object: Arc<[u8]> = (0..FETCH_BLOCKS as usize * FETCH_BLOCK)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        repo.publish("fw/bench", Arc::clone(&object));
+        let mut now = Instant::from_unix_secs(START);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for num in 0..FETCH_BLOCKS {
+                    let block = BlockValue::new(num, false, size).expect("a valid block value");
+                    let (block, skip) = uint_bytes(block.raw());
+                    let options: [(u16, &[u8]); 3] = [
+                        (u16::from(CoapOption::UriPath), b"fw"),
+                        (u16::from(CoapOption::UriPath), b"bench"),
+                        (BlockOption::Block2.number(), &block[skip..]),
+                    ];
+                    client
+                        .send_request_parts(
+                            now,
+                            &mut client_rng,
+                            repo_addr,
+                            RequestType::Get,
+                            &options,
+                            &[],
+                            Reliability::Confirmable,
+                        )
+                        .expect("the request fits");
+                    let request = client.poll_transmit().expect("the request goes out");
+                    repo.handle_datagram_owned(now, client_addr, request.contents);
+                    let response = repo.poll_transmit().expect("the repository answers");
+                    client.handle_datagram_owned(now, repo_addr, response.contents);
+                    match client.poll_event() {
+                        Some(Event::ResponseReceived { response, .. }) => {
+                            let at = num as usize * FETCH_BLOCK;
+                            assert_eq!(response.payload(), &object[at..at + FETCH_BLOCK]);
+                            if recycle {
+                                client.recycle(response.into_bytes());
+                            }
+                        }
+                        other => panic!("expected the block, got {other:?}"),
                     }
-                    other => panic!("expected the block, got {other:?}"),
+                    now += Duration::from_millis(1);
                 }
-                now += Duration::from_millis(1);
-            }
+            });
         });
-    });
+    }
     group.finish();
 }
 

@@ -217,9 +217,10 @@ pub(super) fn encode(
 /// same message, including its size check: the limit applies to header, token, options
 /// and payload (plus marker) even for an Empty code, whose payload is not written.
 ///
-/// The message is written into `buf`, emptied first: a buffer that already has the
-/// capacity (one received and done with) saves an allocation, and is likely still in the
-/// processor's cache. Pass `Vec::new()` for a fresh one.
+/// The message is written into `buf`, emptied first, if it has the capacity: a buffer
+/// received and done with saves an allocation, and is likely still in the processor's
+/// cache. A smaller one is replaced by a fresh allocation. Pass `Vec::new()` for a fresh
+/// one.
 #[allow(clippy::too_many_arguments)] // a message's parts, each of its own type
 pub(crate) fn encode_parts<'a, I>(
     buf: Vec<u8>,
@@ -246,9 +247,13 @@ where
     if checked_len > max_size {
         return Err(SendError::TooLarge { max: max_size });
     }
-    let mut buf = buf;
+    // A buffer too small for the message is dropped rather than grown: growing copies it.
+    let mut buf = if buf.capacity() < checked_len {
+        Vec::with_capacity(checked_len)
+    } else {
+        buf
+    };
     buf.clear();
-    buf.reserve_exact(checked_len);
     let type_bits = type_bits(mtype);
     let [hi, lo] = mid.to_be_bytes();
     // Tokens are at most 8 bytes (the endpoint's own `Token`), so TKL fits its 4 bits.
