@@ -221,12 +221,8 @@ impl CoapOptions for Packet {
 
 impl CoapOptions for Message {
     fn single_option(&self, option: CoapOption) -> Result<Option<&[u8]>, BlockError> {
-        let mut values = self.option_values(option);
-        let first = values.next();
-        match values.next() {
-            Some(_) => Err(BlockError::RepeatedOption),
-            None => Ok(first),
-        }
+        self.single_value(u16::from(option))
+            .map_err(|()| BlockError::RepeatedOption)
     }
 }
 

@@ -106,6 +106,27 @@ impl Message {
             })
     }
 
+    /// The value of option `number` if the message has it once; `Err(())` if it has it
+    /// more than once. Options are stored in ascending number order (the encoding's
+    /// deltas cannot be negative), so the scan stops past `number`.
+    pub(crate) fn single_value(&self, number: u16) -> Result<Option<&[u8]>, ()> {
+        let mut found: Option<&OptionAt> = None;
+        'scan: for list in [&self.inline[..usize::from(self.inline_len)], &self.spilled] {
+            for o in list {
+                if o.number > number {
+                    break 'scan;
+                }
+                if o.number == number {
+                    if found.is_some() {
+                        return Err(());
+                    }
+                    found = Some(o);
+                }
+            }
+        }
+        Ok(found.map(|o| &self.bytes[usize::from(o.start)..usize::from(o.end)]))
+    }
+
     /// The values of `option`, in order.
     pub fn option_values(&self, option: CoapOption) -> impl Iterator<Item = &[u8]> {
         let number = u16::from(option);
@@ -320,7 +341,19 @@ mod tests {
                     let mine: Vec<&[u8]> =
                         message.option_values(CoapOption::from(number)).collect();
                     let theirs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+                    let once = match theirs.as_slice() {
+                        [] => Ok(None),
+                        [one] => Ok(Some(*one)),
+                        _ => Err(()),
+                    };
+                    prop_assert_eq!(message.single_value(number), once, "option {}", number);
                     prop_assert_eq!(mine, theirs, "option {}", number);
+                }
+                // And an option the message does not have.
+                let absent =
+                    (0..=u16::MAX).find(|n| packet.get_option(CoapOption::from(*n)).is_none());
+                if let Some(n) = absent {
+                    prop_assert_eq!(message.single_value(n), Ok(None));
                 }
                 let count: usize = packet.options().map(|(_, v)| v.len()).sum();
                 prop_assert_eq!(message.options().count(), count);
