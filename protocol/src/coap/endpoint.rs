@@ -13,17 +13,17 @@ use super::received::{self, Message};
 use super::seqmap::SeqMap;
 use super::server::{DedupEntry, InRequest, SeparateResponse};
 use super::smallmap::{SmallMap, SmallSet};
+use super::{
+    DropReason, Event, IncomingId, Reliability, RequestFailure, RequestHandle, SendError, Stats,
+    Transmit,
+};
+use crate::time::{Duration, Instant};
 
 /// Emptied buffers an endpoint keeps for its next messages (see [`Endpoint::recycle`]):
 /// two, so that a client can hold the buffer of its request finished and that of the
 /// response just handled, and write its next request and the request's copy for
 /// transmission into them.
 pub const MAX_SPARE_BUFFERS: usize = 2;
-use super::{
-    DropReason, Event, IncomingId, Reliability, RequestFailure, RequestHandle, SendError, Stats,
-    Transmit,
-};
-use crate::time::{Duration, Instant};
 
 /// One node's CoAP message layer and request/response matching, generic over the peer
 /// address type (a socket address, a simulator node id, ...).
@@ -518,6 +518,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
                 deadline: now + response_timeout,
             },
         };
+        // `spare_buffer`, inlined: `req` borrows the request table.
         let mut bytes = self.spares.pop().unwrap_or_default();
         bytes.extend_from_slice(&req.bytes);
         if let Some(at) = req.timer() {
