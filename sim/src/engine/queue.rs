@@ -358,6 +358,38 @@ mod tests {
         assert_eq!(out, ["before", "delivery", "timer 1", "timer 2", "next"]);
     }
 
+    proptest! {
+        /// Crowded ticks, as fleet runs have in busy hours (hundreds of events in one
+        /// tick, many at the same microsecond, late or not, pushed in any order), pop in
+        /// the order of a sorted reference. The workload above rarely puts more than a
+        /// few events in one tick.
+        #[test]
+        fn crowded_ticks_pop_in_order(
+            events in prop::collection::vec((0u64..3_000, 0u64..4, any::<bool>()), 1..600),
+        ) {
+            let mut q = EventQueue::new();
+            let mut reference = Vec::new();
+            for (n, &(us, coarse, late)) in events.iter().enumerate() {
+                // Few distinct microseconds over four ticks: ties are common.
+                let at = 10_000 + (us / 7) * 7 + coarse;
+                if late {
+                    q.push_after_others(Instant::from_micros(at), n);
+                } else {
+                    q.push(Instant::from_micros(at), n);
+                }
+                reference.push((at, late, n));
+            }
+            reference.sort();
+            for (at, _, n) in reference {
+                prop_assert_eq!(
+                    q.pop_before(Instant::from_micros(u64::MAX)),
+                    Some((Instant::from_micros(at), n))
+                );
+            }
+            prop_assert!(q.pop_before(Instant::from_micros(u64::MAX)).is_none());
+        }
+    }
+
     /// One step of a workload: push at an offset from the last popped time (or from zero),
     /// late or not, or pop.
     #[derive(Debug, Clone)]
