@@ -358,6 +358,15 @@ mod tests {
         assert_eq!(out, ["before", "delivery", "timer 1", "timer 2", "next"]);
     }
 
+    /// Queues `id` at `at` microseconds, after the others of its instant if `late`.
+    fn push_either<T>(q: &mut EventQueue<T>, at: u64, late: bool, id: T) {
+        if late {
+            q.push_after_others(Instant::from_micros(at), id);
+        } else {
+            q.push(Instant::from_micros(at), id);
+        }
+    }
+
     proptest! {
         /// Crowded ticks, as fleet runs have in busy hours (hundreds of events in one
         /// tick, many at the same microsecond, late or not, pushed in any order), pop in
@@ -372,11 +381,7 @@ mod tests {
             for (n, &(us, coarse, late)) in events.iter().enumerate() {
                 // Few distinct microseconds over four ticks: ties are common.
                 let at = 10_000 + (us / 7) * 7 + coarse;
-                if late {
-                    q.push_after_others(Instant::from_micros(at), n);
-                } else {
-                    q.push(Instant::from_micros(at), n);
-                }
+                push_either(&mut q, at, late, n);
                 reference.push((at, late, n));
             }
             reference.sort();
@@ -439,11 +444,7 @@ mod tests {
                     Step::Push { offset_us, late } => {
                         let at = now.saturating_add(offset_us).min(u64::MAX - 1);
                         n += 1;
-                        if late {
-                            q.push_after_others(Instant::from_micros(at), n);
-                        } else {
-                            q.push(Instant::from_micros(at), n);
-                        }
+                        push_either(&mut q, at, late, n);
                         reference.push((at, late, n));
                         reference.sort();
                     }
