@@ -541,30 +541,35 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     }
 
     /// Removes a request and everything that points at it, then lets queued requests go.
-    /// The request is returned without its bytes, which are kept for the next one.
-    fn finish_request(&mut self, now: Instant, handle: RequestHandle) -> Option<OutRequest<A>> {
+    /// Returns the request's peer; the request's bytes are kept for the next one.
+    fn finish_request(&mut self, now: Instant, handle: RequestHandle) -> Option<A> {
         let mut req = self.requests.remove(handle.0)?;
         self.recycle(std::mem::take(&mut req.bytes));
         self.by_token.remove(&(req.peer.clone(), req.token));
         if let Some(mid) = req.mid {
-            let key = (req.peer.clone(), mid);
-            if self.by_mid.get(&key) == Some(&MidOwner::Request(handle)) {
-                self.by_mid.remove(&key);
-            }
+            self.by_mid.remove_if(&(req.peer.clone(), mid), |owner| {
+                *owner == MidOwner::Request(handle)
+            });
         }
         if let Some(at) = req.timer() {
             self.timers.remove(&(at, Timer::Request(handle)));
         }
-        if req.is_active() {
-            self.deactivate(&req.peer);
-        }
-        if matches!(req.state, OutState::Queued)
-            && let Some(slot) = self.peers.get_mut(&req.peer)
-        {
-            slot.queue.retain(|h| *h != handle);
+        // The peer's slot, looked up once: the NSTART count, the queue, and the slot's
+        // removal when it holds nothing more (all that `pump` would do then).
+        if let Some(slot) = self.peers.get_mut(&req.peer) {
+            if req.is_active() {
+                slot.active = slot.active.saturating_sub(1);
+            }
+            if matches!(req.state, OutState::Queued) {
+                slot.queue.retain(|h| *h != handle);
+            }
+            if slot.active == 0 && slot.queue.is_empty() {
+                self.peers.remove(&req.peer);
+                return Some(req.peer);
+            }
         }
         self.pump(now, &req.peer);
-        Some(req)
+        Some(req.peer)
     }
 
     fn complete(&mut self, now: Instant, handle: RequestHandle, from: A, response: Message) {
@@ -579,10 +584,10 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     }
 
     fn fail(&mut self, now: Instant, handle: RequestHandle, reason: RequestFailure) {
-        if let Some(req) = self.finish_request(now, handle) {
+        if let Some(peer) = self.finish_request(now, handle) {
             self.events.push_back(Event::RequestFailed {
                 handle,
-                peer: req.peer,
+                peer,
                 reason,
             });
         }

@@ -110,6 +110,20 @@ impl<K: Ord, V> SmallMap<K, V> {
         }
     }
 
+    /// Removes the entry at `key` if `remove` says so of its value, with one search.
+    pub(super) fn remove_if(&mut self, key: &K, remove: impl FnOnce(&V) -> bool) -> Option<V> {
+        match self {
+            SmallMap::Small(v) => match v.binary_search_by(|(k, _)| k.cmp(key)) {
+                Ok(i) if remove(&v[i].1) => Some(remove_at(v, i).1),
+                _ => None,
+            },
+            SmallMap::Large(m) => match m.get(key) {
+                Some(value) if remove(value) => m.remove(key),
+                _ => None,
+            },
+        }
+    }
+
     /// The value at `key`, inserted as `V::default()` if there is none.
     pub(super) fn get_or_default(&mut self, key: K) -> &mut V
     where
@@ -214,6 +228,8 @@ mod tests {
     enum Op {
         Insert(u8, u32),
         Remove(u8),
+        /// Remove the key if its value is even.
+        RemoveIfEven(u8),
         Get(u8),
         Bump(u8),
         PopFirst,
@@ -223,6 +239,7 @@ mod tests {
         prop_oneof![
             4 => (any::<u8>(), any::<u32>()).prop_map(|(k, v)| Op::Insert(k, v)),
             3 => any::<u8>().prop_map(Op::Remove),
+            2 => any::<u8>().prop_map(Op::RemoveIfEven),
             2 => any::<u8>().prop_map(Op::Get),
             2 => any::<u8>().prop_map(Op::Bump),
             1 => Just(Op::PopFirst),
@@ -251,6 +268,16 @@ mod tests {
                     Op::Remove(k) => {
                         prop_assert_eq!(small.remove(&k), reference.remove(&k));
                         set.remove(&k);
+                    }
+                    Op::RemoveIfEven(k) => {
+                        let expected = match reference.get(&k) {
+                            Some(v) if v % 2 == 0 => reference.remove(&k),
+                            _ => None,
+                        };
+                        prop_assert_eq!(small.remove_if(&k, |v| v % 2 == 0), expected);
+                        if expected.is_some() {
+                            set.remove(&k);
+                        }
                     }
                     Op::Get(k) => {
                         prop_assert_eq!(small.get(&k), reference.get(&k));
