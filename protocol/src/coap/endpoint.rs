@@ -7,7 +7,7 @@ use std::fmt::Debug;
 use coap_lite::{MessageClass, MessageType, Packet, RequestType};
 use rand_core::Rng;
 
-use super::message::{self, Token};
+use super::message::{self, OptionPrefix, Token};
 use super::params::{EndpointConfig, MAX_MESSAGE_SIZE_LIMIT};
 use super::received::{self, Message};
 use super::seqmap::SeqMap;
@@ -243,6 +243,35 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         self.send_request_with(now, rng, to, code, reliability, |buf, mtype, token, max| {
             let options = options.iter().map(|&(n, v)| (n, v));
             message::encode_parts(buf, mtype, code, 0, token, options, payload, max)
+        })
+    }
+
+    /// [`Endpoint::send_request_parts`] with the first options encoded beforehand in
+    /// `prefix` and `options` following them (none may have a number below the prefix's
+    /// last). Sends the same bytes as `send_request_parts` given all the options: a device
+    /// fetching a payload block by block encodes the path once, not once per block.
+    #[allow(clippy::too_many_arguments)]
+    pub fn send_request_prefixed<R: Rng + ?Sized>(
+        &mut self,
+        now: Instant,
+        rng: &mut R,
+        to: A,
+        method: RequestType,
+        prefix: &OptionPrefix,
+        options: &[(u16, &[u8])],
+        payload: &[u8],
+        reliability: Reliability,
+    ) -> Result<RequestHandle, SendError> {
+        if options
+            .first()
+            .is_some_and(|&(number, _)| number < prefix.last_number())
+        {
+            return Err(SendError::OptionBeforePrefix);
+        }
+        let code = MessageClass::Request(method);
+        self.send_request_with(now, rng, to, code, reliability, |buf, mtype, token, max| {
+            let options = options.iter().map(|&(n, v)| (n, v));
+            message::encode_prefixed(buf, mtype, code, 0, token, prefix, options, payload, max)
         })
     }
 

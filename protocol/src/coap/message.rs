@@ -235,14 +235,31 @@ pub(crate) fn encode_parts<'a, I>(
 where
     I: Iterator<Item = (u16, &'a [u8])> + Clone,
 {
+    let no_prefix = OptionPrefix::new_empty();
+    encode_prefixed(
+        buf, mtype, code, mid, token, &no_prefix, options, payload, max_size,
+    )
+}
+
+/// [`encode_parts`] with the first options already encoded in `prefix`; `options`
+/// follow it, none with a number below the prefix's last.
+#[allow(clippy::too_many_arguments)] // a message's parts, each of its own type
+pub(crate) fn encode_prefixed<'a, I>(
+    buf: Vec<u8>,
+    mtype: MessageType,
+    code: MessageClass,
+    mid: u16,
+    token: &[u8],
+    prefix: &OptionPrefix,
+    options: I,
+    payload: &[u8],
+    max_size: usize,
+) -> Result<Vec<u8>, SendError>
+where
+    I: Iterator<Item = (u16, &'a [u8])> + Clone,
+{
     let write_payload = code != MessageClass::Empty && !payload.is_empty();
-    let mut options_len = 0usize;
-    let mut previous = 0u16;
-    for (number, value) in options.clone() {
-        let delta = number.wrapping_sub(previous);
-        options_len += 1 + ext_len(usize::from(delta)) + ext_len(value.len()) + value.len();
-        previous = previous.wrapping_add(delta);
-    }
+    let options_len = prefix.bytes.len() + encoded_options_len(prefix.last, options.clone());
     let checked_len = 4 + payload.len() + token.len() + usize::from(write_payload) + options_len;
     if checked_len > max_size {
         return Err(SendError::TooLarge { max: max_size });
@@ -260,7 +277,75 @@ where
     let tkl = (token.len() & 0x0F) as u8;
     buf.extend_from_slice(&[0x40 | (type_bits << 4) | tkl, u8::from(code), hi, lo]);
     buf.extend_from_slice(token);
-    let mut previous = 0u16;
+    buf.extend_from_slice(&prefix.bytes);
+    write_options(&mut buf, prefix.last, options);
+    if write_payload {
+        buf.push(0xFF);
+        buf.extend_from_slice(payload);
+    }
+    Ok(buf)
+}
+
+/// Options encoded once and written at the head of many messages: the Uri-Path of a
+/// payload fetched block by block, whose requests differ only in token, message ID and
+/// Block2 value (see [`Endpoint::send_request_prefixed`](super::Endpoint::send_request_prefixed)).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OptionPrefix {
+    bytes: Vec<u8>,
+    /// The number of the last option in `bytes`, 0 if none: the next option's delta
+    /// counts from it.
+    last: u16,
+}
+
+impl OptionPrefix {
+    /// Encodes `options`, (number, value) in ascending number order (values of one
+    /// option in order), as a message would carry them.
+    pub fn new(options: &[(u16, &[u8])]) -> Self {
+        let mut bytes = Vec::with_capacity(encoded_options_len(0, options.iter().copied()));
+        let last = write_options(&mut bytes, 0, options.iter().copied());
+        OptionPrefix { bytes, last }
+    }
+
+    /// No options.
+    const fn new_empty() -> Self {
+        OptionPrefix {
+            bytes: Vec::new(),
+            last: 0,
+        }
+    }
+
+    /// The number of the last option, 0 if there is none: options written after the
+    /// prefix must not have a lower one.
+    pub fn last_number(&self) -> u16 {
+        self.last
+    }
+
+    /// The encoded options.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// The encoded size of `options` written after an option numbered `previous`.
+fn encoded_options_len<'a>(previous: u16, options: impl Iterator<Item = (u16, &'a [u8])>) -> usize {
+    let mut len = 0usize;
+    let mut previous = previous;
+    for (number, value) in options {
+        let delta = number.wrapping_sub(previous);
+        len += 1 + ext_len(usize::from(delta)) + ext_len(value.len()) + value.len();
+        previous = previous.wrapping_add(delta);
+    }
+    len
+}
+
+/// Writes `options` after an option numbered `previous` (RFC 7252 section 3.1); returns
+/// the number of the last one written (`previous` if none).
+fn write_options<'a>(
+    buf: &mut Vec<u8>,
+    previous: u16,
+    options: impl Iterator<Item = (u16, &'a [u8])>,
+) -> u16 {
+    let mut previous = previous;
     for (number, value) in options {
         let delta = number.wrapping_sub(previous);
         let len = value.len();
@@ -288,11 +373,7 @@ where
         buf.extend_from_slice(value);
         previous = previous.wrapping_add(delta);
     }
-    if write_payload {
-        buf.push(0xFF);
-        buf.extend_from_slice(payload);
-    }
-    Ok(buf)
+    previous
 }
 
 /// Extended bytes of an option delta or length: 0 up to 12, 1 up to 268, else 2.

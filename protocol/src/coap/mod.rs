@@ -90,7 +90,7 @@ pub use blockwise::{
 };
 pub use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType, ResponseType};
 pub use endpoint::{Endpoint, MAX_SPARE_BUFFERS};
-pub use message::{DropReason, FormatError};
+pub use message::{DropReason, FormatError, OptionPrefix};
 pub use params::{EndpointConfig, TransmissionParams};
 pub use received::Message;
 
@@ -224,6 +224,10 @@ pub enum SendError {
     /// `respond` or `acknowledge` named a request that is unknown, answered or expired.
     #[error("unknown, answered or expired incoming request")]
     UnknownRequest,
+    /// `send_request_prefixed` was given an option numbered below the last option of
+    /// its prefix: options go in ascending number order.
+    #[error("an option is numbered below the last option of the prefix")]
+    OptionBeforePrefix,
 }
 
 /// Counters for the simulator's report.

@@ -710,11 +710,52 @@ fn a_request_from_parts_is_the_request_from_its_packet() {
     let from_packet = sent(false);
     assert_eq!(from_packet.len(), 1);
     assert_eq!(sent(true), from_packet);
+    // The same with the first `split` options encoded beforehand, for every split.
+    for split in 0..=parts.len() {
+        let mut r = rng(9);
+        let mut ep = Endpoint::new(EndpointConfig::default(), &mut r);
+        let prefix = OptionPrefix::new(&parts[..split]);
+        let handle = ep.send_request_prefixed(
+            t0(),
+            &mut r,
+            PEER,
+            RequestType::Get,
+            &prefix,
+            &parts[split..],
+            b"body",
+            Reliability::Confirmable,
+        );
+        assert!(handle.is_ok(), "split {split}");
+        let contents: Vec<Vec<u8>> = drain(&mut ep).0.into_iter().map(|t| t.contents).collect();
+        assert_eq!(contents, from_packet, "split {split}");
+    }
     let decoded = Packet::from_bytes(&from_packet[0]).expect("coap-lite parses it");
     assert_eq!(
         decoded.get_option(CoapOption::UriPath).map(|v| v.len()),
         Some(3)
     );
+}
+
+/// An option after a prefix must not be numbered below the prefix's last: nothing is sent.
+#[test]
+fn an_option_below_the_prefix_is_refused() {
+    let mut r = rng(10);
+    let mut ep = Endpoint::new(EndpointConfig::default(), &mut r);
+    let prefix = OptionPrefix::new(&[(11, b"fw"), (15, b"q=1")]);
+    assert_eq!(prefix.last_number(), 15);
+    let sent = ep.send_request_prefixed(
+        t0(),
+        &mut r,
+        PEER,
+        RequestType::Get,
+        &prefix,
+        &[(12, &[0])],
+        &[],
+        Reliability::Confirmable,
+    );
+    assert_eq!(sent, Err(SendError::OptionBeforePrefix));
+    assert!(drain(&mut ep).0.is_empty());
+    assert_eq!(ep.outstanding_requests(), 0);
 }
 
 /// Without deduplication (a repository), a request the application never answers is still

@@ -21,7 +21,7 @@ use super::{Addr, CryptoWork, Node, msg};
 use crate::ace::{AceError, TokenStore};
 use crate::coap::{
     Block1Receiver, Block2Assembler, BlockSize, Endpoint, EndpointConfig, Event, IncomingId,
-    RequestHandle, Transmit,
+    OptionPrefix, RequestHandle, Transmit,
 };
 use crate::cose::Cek;
 use crate::ids::ComponentId;
@@ -220,9 +220,8 @@ impl Requester {
 #[derive(Debug)]
 struct Fetch {
     source: Addr,
-    path: String,
-    /// Where the segments of `path` are (computed once, not per block).
-    segments: Vec<std::ops::Range<usize>>,
+    /// The Uri-Path options of the payload's path, encoded once, not per block.
+    path_options: OptionPrefix,
     assembler: Block2Assembler<InternedBody>,
     handle: Option<RequestHandle>,
     retries_left: u32,

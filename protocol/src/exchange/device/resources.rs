@@ -7,7 +7,7 @@ use super::{Boot, Device, DeviceEvent, Fetch, LastOutcome, Requester, UpdateStat
 use crate::ace::ScopeToken;
 use crate::coap::{
     Block1Receiver, Block2Assembler, BlockError, BlockOption, BlockStep, BlockValue, Message,
-    Reliability, RequestHandle, read_size,
+    OptionPrefix, Reliability, RequestHandle, read_size,
 };
 use crate::exchange::wire::{
     Delivery, InstallCommand, KeyDelivery, PATH_CEK, PATH_ENVELOPE, PATH_INSTALL, PATH_PAYLOAD,
@@ -39,8 +39,15 @@ fn segment_ranges(path: &str) -> Vec<std::ops::Range<usize>> {
     ranges
 }
 
-/// Options of a block request (path segments and Block2) written without a heap buffer.
-const INLINE_OPTIONS: usize = 9;
+/// The Uri-Path options of `path`, encoded once for all the block requests of a fetch.
+fn path_options(path: &str) -> OptionPrefix {
+    let uri_path = u16::from(CoapOption::UriPath);
+    let options: Vec<(u16, &[u8])> = segment_ranges(path)
+        .into_iter()
+        .map(|segment| (uri_path, &path.as_bytes()[segment]))
+        .collect();
+    OptionPrefix::new(&options)
+}
 
 /// The outcome of one block of a Block1 upload.
 enum Upload {
@@ -340,8 +347,7 @@ impl<R: CryptoRng> Device<R> {
         let fetch = match delivery.delivery {
             Delivery::Fetch { source } => Some(Fetch {
                 source: Addr(source),
-                segments: segment_ranges(&delivery.path),
-                path: delivery.path.clone(),
+                path_options: path_options(&delivery.path),
                 assembler: Block2Assembler::with_store(
                     InternedBody::with_capacity(self.memo.clone(), blocks),
                     self.config.block_size,
@@ -585,36 +591,16 @@ impl<R: CryptoRng> Device<R> {
         let Some(block) = fetch.assembler.next_request() else {
             return;
         };
-        // GET with the path's segments (Uri-Path) and Block2, in option-number order: the
-        // bytes `msg::request` and `BlockValue::write` give, without building a packet (and
-        // on the stack unless the path is unusually deep).
+        // GET with the path's segments (Uri-Path, encoded once per fetch) and Block2: the
+        // bytes `msg::request` and `BlockValue::write` give, without building a packet.
         let (block_bytes, skip) = crate::coap::uint_bytes(block.raw());
-        let path = fetch.path.as_bytes();
-        let uri_path = u16::from(CoapOption::UriPath);
-        let options = fetch
-            .segments
-            .iter()
-            .map(|segment| (uri_path, &path[segment.clone()]))
-            .chain([(BlockOption::Block2.number(), &block_bytes[skip..])]);
-        let mut inline: [(u16, &[u8]); INLINE_OPTIONS] = [(0, &[]); INLINE_OPTIONS];
-        let spilled: Vec<(u16, &[u8])>;
-        let options: &[(u16, &[u8])] = if fetch.segments.len() < INLINE_OPTIONS {
-            let mut count = 0;
-            for (slot, option) in inline.iter_mut().zip(options) {
-                *slot = option;
-                count += 1;
-            }
-            &inline[..count]
-        } else {
-            spilled = options.collect();
-            &spilled
-        };
-        let sent = running.endpoint.send_request_parts(
+        let sent = running.endpoint.send_request_prefixed(
             now,
             &mut self.rng,
             fetch.source,
             RequestType::Get,
-            options,
+            &fetch.path_options,
+            &[(BlockOption::Block2.number(), &block_bytes[skip..])],
             &[],
             Reliability::Confirmable,
         );
