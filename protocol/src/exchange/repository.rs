@@ -38,9 +38,13 @@ impl<R: CryptoRng> Repository<R> {
     ///
     /// Every resource is an idempotent GET, so the endpoint keeps no duplicate-detection
     /// state (RFC 7252 section 4.5): a retransmitted request is served again. With
-    /// thousands of devices fetching blocks, the state it saves is large.
+    /// thousands of devices fetching blocks, the state it saves is large. And every
+    /// request is answered as soon as it is handled, piggybacked on its ACK, so the
+    /// endpoint arms no timer for an empty ACK (`empty_ack_delay`): one would be armed and
+    /// disarmed within the same call, for every block.
     pub fn new(mut config: EndpointConfig, block_size: BlockSize, mut rng: R) -> Self {
         config.dedup_requests = false;
+        config.empty_ack_delay = None;
         Repository {
             endpoint: Endpoint::new(config, &mut rng),
             rng,
