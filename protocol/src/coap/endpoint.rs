@@ -25,6 +25,10 @@ use crate::time::{Duration, Instant};
 /// transmission into them.
 pub const MAX_SPARE_BUFFERS: usize = 2;
 
+/// Up to this many peers, a peer's slot (its NSTART count and queue) is kept when it has
+/// nothing outstanding or queued (see `Endpoint::release_idle_slot`).
+const KEPT_IDLE_PEER_SLOTS: usize = 4;
+
 /// One node's CoAP message layer and request/response matching, generic over the peer
 /// address type (a socket address, a simulator node id, ...).
 ///
@@ -42,7 +46,8 @@ pub struct Endpoint<A> {
     /// Requests sent (or queued) and not yet completed.
     requests: SeqMap<OutRequest<A>>,
     by_token: SmallMap<(A, Token), RequestHandle>,
-    /// Per peer with requests outstanding or queued: the NSTART count and the queue.
+    /// Per peer with requests outstanding or queued (and, while there are few peers, per
+    /// peer that had some): the NSTART count and the queue.
     peers: SmallMap<A, PeerSlot>,
     /// Which of our messages in flight a (peer, message ID) belongs to, for ACK and RST.
     pub(super) by_mid: SmallMap<(A, u16), MidOwner>,
@@ -506,7 +511,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     }
 
     /// Sends queued requests to `peer` while NSTART allows.
-    /// Removes the peer's slot once it has neither outstanding nor queued requests.
+    /// Releases the peer's slot once it has neither outstanding nor queued requests.
     fn pump(&mut self, now: Instant, peer: &A) {
         let limit = self.nstart();
         loop {
@@ -518,7 +523,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             }
             let Some(handle) = slot.queue.pop_front() else {
                 if slot.active == 0 {
-                    self.peers.remove(peer);
+                    self.release_idle_slot(peer);
                 }
                 return;
             };
@@ -564,8 +569,17 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
         if let Some(slot) = self.peers.get_mut(peer) {
             slot.active = slot.active.saturating_sub(1);
             if slot.active == 0 && slot.queue.is_empty() {
-                self.peers.remove(peer);
+                self.release_idle_slot(peer);
             }
+        }
+    }
+
+    /// Forgets the slot of a peer with nothing outstanding or queued, unless the endpoint
+    /// has only a few peers: a device talks to the same two or three all its life, and
+    /// would otherwise remove and re-create a slot for every request it sends.
+    fn release_idle_slot(&mut self, peer: &A) {
+        if self.peers.len() > KEPT_IDLE_PEER_SLOTS {
+            self.peers.remove(peer);
         }
     }
 
@@ -593,7 +607,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
                 slot.queue.retain(|h| *h != handle);
             }
             if slot.active == 0 && slot.queue.is_empty() {
-                self.peers.remove(&req.peer);
+                self.release_idle_slot(&req.peer);
                 return Some(req.peer);
             }
         }
