@@ -111,8 +111,9 @@ pub struct DevicePersistent {
     pub installed: InstalledComponents,
     /// The image slots.
     pub slots: Slots,
-    /// OSCORE contexts by the device's Recipient ID.
-    pub oscore: BTreeMap<Vec<u8>, PersistedContext>,
+    /// OSCORE contexts by the device's Recipient ID (boxed, so that a map of one or two
+    /// takes a B-tree leaf of pointers rather than of eleven inline contexts).
+    pub oscore: BTreeMap<Vec<u8>, Box<PersistedContext>>,
     /// Number of boots so far.
     pub boots: u64,
     /// The result of the last update.
