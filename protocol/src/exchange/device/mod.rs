@@ -626,6 +626,12 @@ impl<R: CryptoRng> Node for Device<R> {
             .as_ref()
             .and_then(|r| r.endpoint.poll_timeout());
         let down = self.down.as_ref().map(|(t, _)| *t);
-        [update, endpoint, down].into_iter().flatten().min()
+        // The earliest of the three, without an iterator: the engine asks after every
+        // datagram a device handles.
+        let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        earliest(earliest(update, endpoint), down)
     }
 }
