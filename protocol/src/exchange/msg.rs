@@ -51,24 +51,22 @@ pub(crate) fn path(p: &Packet) -> Option<String> {
 }
 
 /// The Uri-Path of a request joined by `/`, as bytes, into `out` (cleared first, its
-/// allocation reused); `false` when a segment holds a `/` (see [`path`]). Not checked for
-/// UTF-8: a lookup among UTF-8 names finds no match for a path that is not.
-#[expect(
-    clippy::manual_contains,
-    reason = "segments are a few bytes; `contains` calls `memchr` for each, at a cost the repository pays for every block request"
-)]
-pub(crate) fn path_bytes_into(m: &Message, out: &mut Vec<u8>) -> bool {
+/// allocation reused); returns the number of segments. A segment may hold a `/` itself,
+/// which the caller must refuse (see [`path`]): the joined path then has more than one
+/// `/` fewer than segments, which a lookup among known paths can check without scanning
+/// every byte. Not checked for UTF-8: a lookup among UTF-8 names finds no match for a
+/// path that is not.
+pub(crate) fn join_path_into(m: &Message, out: &mut Vec<u8>) -> usize {
     out.clear();
-    for (i, seg) in m.option_values(CoapOption::UriPath).enumerate() {
-        if seg.iter().any(|&b| b == b'/') {
-            return false;
-        }
-        if i > 0 {
+    let mut segments = 0;
+    for segment in m.option_values(CoapOption::UriPath) {
+        if segments > 0 {
             out.push(b'/');
         }
-        out.extend_from_slice(seg);
+        out.extend_from_slice(segment);
+        segments += 1;
     }
-    true
+    segments
 }
 
 /// The request method, if the packet is a request.

@@ -22,7 +22,7 @@ pub struct Repository<R> {
     rng: R,
     endpoint: Endpoint<Addr>,
     /// Objects by path (UTF-8, without leading or trailing `/`).
-    objects: BTreeMap<Box<[u8]>, Arc<[u8]>>,
+    objects: BTreeMap<Box<[u8]>, Published>,
     block_size: BlockSize,
     /// Scratch buffer for the Uri-Path of the request being answered.
     path_buf: Vec<u8>,
@@ -58,13 +58,19 @@ impl<R: CryptoRng> Repository<R> {
 
     /// The object published at `path`.
     pub fn object(&self, path: &str) -> Option<Arc<[u8]>> {
-        self.objects.get(path.trim_matches('/').as_bytes()).cloned()
+        self.objects
+            .get(path.trim_matches('/').as_bytes())
+            .map(|published| Arc::clone(&published.body))
     }
 
     /// Publish `bytes` at `path` (shared, not copied).
     pub fn publish(&mut self, path: &str, bytes: Arc<[u8]>) {
-        self.objects
-            .insert(path.trim_matches('/').as_bytes().into(), bytes);
+        let path = path.trim_matches('/');
+        let published = Published {
+            body: bytes,
+            slashes: path.bytes().filter(|&b| b == b'/').count(),
+        };
+        self.objects.insert(path.as_bytes().into(), published);
     }
 
     /// CoAP counters.
@@ -121,11 +127,15 @@ impl<R: CryptoRng> Repository<R> {
         if request.method() != Some(RequestType::Get) {
             return Answer::Refuse(ResponseType::MethodNotAllowed);
         }
-        if !msg::path_bytes_into(request, &mut self.path_buf) {
-            return Answer::Refuse(ResponseType::NotFound);
-        }
-        let Some(body) = self.objects.get(self.path_buf.as_slice()).cloned() else {
-            return Answer::Refuse(ResponseType::NotFound);
+        let segments = msg::join_path_into(request, &mut self.path_buf);
+        // A path found whose `/` are more than the separators of the request's segments
+        // was asked for with a `/` inside a segment (`a/b` for `a`, `b`): not the same
+        // resource (RFC 7252 section 6.5).
+        let body = match self.objects.get(self.path_buf.as_slice()) {
+            Some(published) if published.slashes == segments.saturating_sub(1) => {
+                Arc::clone(&published.body)
+            }
+            _ => return Answer::Refuse(ResponseType::NotFound),
         };
         let requested = match msg::block(request, BlockOption::Block2) {
             Ok(b) => b,
@@ -145,6 +155,14 @@ impl<R: CryptoRng> Repository<R> {
             Err(e) => Answer::Refuse(e.response_code()),
         }
     }
+}
+
+/// A stored object.
+#[derive(Debug)]
+struct Published {
+    body: Arc<[u8]>,
+    /// The `/` in its path: one fewer than the segments of a request that names it.
+    slashes: usize,
 }
 
 /// The answer to one request.
@@ -269,6 +287,8 @@ mod tests {
             &[b"fw".as_slice(), b"1"][..],
             // One segment holding slashes is not three segments.
             &[b"fw/1/payload"],
+            &[b"fw/1", b"payload"],
+            &[b"fw", b"1/payload"],
             &[b"fw", b"1", b"payload", b""],
             // Not UTF-8: no name can match it.
             &[b"fw", b"1", b"pay\xffload"],
