@@ -229,9 +229,9 @@ impl CoapOptions for Message {
 /// An unsigned integer option value in the fewest bytes (RFC 7252 section 3.2), without
 /// allocating: the bytes are `buf[start..]` of the returned `(buf, start)`.
 pub fn uint_bytes(value: u32) -> ([u8; 4], usize) {
-    let bytes = value.to_be_bytes();
-    let skip = bytes.iter().take_while(|b| **b == 0).count();
-    (bytes, skip)
+    // The leading zero bytes (all four for zero, whose value is empty).
+    let skip = (value.leading_zeros() / 8) as usize;
+    (value.to_be_bytes(), skip)
 }
 
 /// An unsigned integer option value in the fewest bytes (RFC 7252 section 3.2).

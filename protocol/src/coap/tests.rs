@@ -913,3 +913,27 @@ fn an_endpoint_keeps_few_spare_buffers_and_none_too_large() {
     ep.release_spares();
     assert_eq!(ep.spare_count(), 0);
 }
+
+/// An unsigned option value takes the fewest bytes: none for zero (RFC 7252 section 3.2).
+#[test]
+fn uint_bytes_are_the_value_without_leading_zero_bytes() {
+    for value in [
+        0u32,
+        1,
+        0xff,
+        0x100,
+        0xffff,
+        0x1_0000,
+        0xff_ffff,
+        0x100_0000,
+        u32::MAX,
+    ] {
+        let (bytes, skip) = uint_bytes(value);
+        let expected: Vec<u8> = value
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|&b| b == 0)
+            .collect();
+        assert_eq!(&bytes[skip..], expected.as_slice(), "{value:#x}");
+    }
+}
