@@ -235,7 +235,7 @@ pub(crate) fn encode_parts<'a, I>(
 where
     I: Iterator<Item = (u16, &'a [u8])> + Clone,
 {
-    let no_prefix = OptionPrefix::new_empty();
+    let no_prefix = OptionPrefix::default();
     encode_prefixed(
         buf, mtype, code, mid, token, &no_prefix, options, payload, max_size,
     )
@@ -289,6 +289,7 @@ where
 /// Options encoded once and written at the head of many messages: the Uri-Path of a
 /// payload fetched block by block, whose requests differ only in token, message ID and
 /// Block2 value (see [`Endpoint::send_request_prefixed`](super::Endpoint::send_request_prefixed)).
+/// The default is no options.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OptionPrefix {
     bytes: Vec<u8>,
@@ -306,23 +307,10 @@ impl OptionPrefix {
         OptionPrefix { bytes, last }
     }
 
-    /// No options.
-    const fn new_empty() -> Self {
-        OptionPrefix {
-            bytes: Vec::new(),
-            last: 0,
-        }
-    }
-
     /// The number of the last option, 0 if there is none: options written after the
     /// prefix must not have a lower one.
     pub fn last_number(&self) -> u16 {
         self.last
-    }
-
-    /// The encoded options.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
     }
 }
 

@@ -23,28 +23,14 @@ use crate::verify::{self, Check, CheckOutcome, Rejection, VerifiedEnvelope, Veri
 /// payload's list grows as it arrives.
 const MAX_RESERVED_BLOCKS: usize = 1 << 16;
 
-/// The byte ranges of the non-empty `/`-separated segments of `path` (its Uri-Path
-/// options, as `msg::request` writes them).
-fn segment_ranges(path: &str) -> Vec<std::ops::Range<usize>> {
-    let mut ranges = Vec::new();
-    let mut start = 0;
-    for (i, byte) in path.bytes().chain([b'/']).enumerate() {
-        if byte == b'/' {
-            if i > start {
-                ranges.push(start..i);
-            }
-            start = i + 1;
-        }
-    }
-    ranges
-}
-
-/// The Uri-Path options of `path`, encoded once for all the block requests of a fetch.
+/// The Uri-Path options of `path`'s non-empty `/`-separated segments, as `msg::request`
+/// writes them, encoded once for all the block requests of a fetch.
 fn path_options(path: &str) -> OptionPrefix {
     let uri_path = u16::from(CoapOption::UriPath);
-    let options: Vec<(u16, &[u8])> = segment_ranges(path)
-        .into_iter()
-        .map(|segment| (uri_path, &path.as_bytes()[segment]))
+    let options: Vec<(u16, &[u8])> = path
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| (uri_path, segment.as_bytes()))
         .collect();
     OptionPrefix::new(&options)
 }
@@ -737,10 +723,12 @@ fn conflict(reason: &str) -> Packet {
 
 #[cfg(test)]
 mod tests {
-    use super::segment_ranges;
+    use super::path_options;
+    use crate::coap::{CoapOption, OptionPrefix};
+    use crate::exchange::msg;
 
     #[test]
-    fn segment_ranges_are_the_non_empty_segments() {
+    fn path_options_are_the_uri_path_of_a_request_for_the_path() {
         for path in [
             "",
             "/",
@@ -750,9 +738,14 @@ mod tests {
             "//x//",
             "fw/payload/3c4f",
         ] {
-            let ranges: Vec<&str> = segment_ranges(path).into_iter().map(|r| &path[r]).collect();
-            let expected: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-            assert_eq!(ranges, expected, "{path:?}");
+            let request = msg::request(coap_lite::RequestType::Get, path, Vec::new());
+            let segments: Vec<(u16, &[u8])> = request
+                .get_option(CoapOption::UriPath)
+                .into_iter()
+                .flatten()
+                .map(|segment| (u16::from(CoapOption::UriPath), segment.as_slice()))
+                .collect();
+            assert_eq!(path_options(path), OptionPrefix::new(&segments), "{path:?}");
         }
     }
 }
