@@ -61,7 +61,9 @@ pub fn decode(bytes: &[u8]) -> Result<Value, CborError> {
 
 /// Encode a value to bytes. Encoding a `Value` into a `Vec` cannot fail.
 pub fn encode(value: &Value) -> Vec<u8> {
-    let mut out = Vec::new();
+    // Room for a session message's CBOR from the start, rather than growing the vector
+    // through 8, 16, 32 and 64 bytes, a reallocation each.
+    let mut out = Vec::with_capacity(128);
     // Writing to a Vec is infallible and a `Value` is always serialisable.
     ciborium::ser::into_writer(value, &mut out).expect("encoding a CBOR value into a Vec");
     out
