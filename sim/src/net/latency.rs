@@ -140,19 +140,23 @@ impl From<&model::Latency> for LatencyModel {
 /// with `U1`, `U2` uniform in (0, 1), `r = sqrt(-2 ln U1)` and `t = 2 pi U2`,
 /// `(r cos t, r sin t)`. As `U1 >= 2^-54`, `r` is finite (at most about 8.7).
 fn standard_normal_pair<R: Rng + ?Sized>(rng: &mut R) -> (f64, f64) {
-    let u1 = open_unit(rng);
-    let u2 = open_unit(rng);
-    let r = (-2.0 * u1.ln()).sqrt();
-    let (sin, cos) = (core::f64::consts::TAU * u2).sin_cos();
+    let (r, t) = box_muller_polar(rng);
+    let (sin, cos) = t.sin_cos();
     (r * cos, r * sin)
 }
 
 /// The first deviate of [`standard_normal_pair`], `r cos t`, from the same two draws,
 /// without computing the sine that would be thrown away.
 fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    let (r, t) = box_muller_polar(rng);
+    r * t.cos()
+}
+
+/// The radius `r` and angle `t` of [`standard_normal_pair`], from two draws.
+fn box_muller_polar<R: Rng + ?Sized>(rng: &mut R) -> (f64, f64) {
     let u1 = open_unit(rng);
     let u2 = open_unit(rng);
-    (-2.0 * u1.ln()).sqrt() * (core::f64::consts::TAU * u2).cos()
+    ((-2.0 * u1.ln()).sqrt(), core::f64::consts::TAU * u2)
 }
 
 /// Rounds microseconds to a [`Duration`]; the cast saturates (NaN and negatives give 0).
