@@ -153,6 +153,7 @@ fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 }
 
 /// The radius `r` and angle `t` of [`standard_normal_pair`], from two draws.
+#[inline]
 fn box_muller_polar<R: Rng + ?Sized>(rng: &mut R) -> (f64, f64) {
     let u1 = open_unit(rng);
     let u2 = open_unit(rng);
