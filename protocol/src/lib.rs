@@ -24,6 +24,7 @@ pub mod cose;
 pub mod credential;
 pub mod encrypt0;
 pub mod exchange;
+mod fifo;
 pub mod ids;
 pub mod keys;
 pub mod memo;

@@ -1,7 +1,6 @@
 //! The endpoint: public driving API, datagram dispatch, timers, and the client side
 //! (requests this node sends). The server side lives in `server.rs`.
 
-use std::collections::VecDeque;
 use std::fmt::Debug;
 
 use coap_lite::{MessageClass, MessageType, Packet, RequestType};
@@ -17,6 +16,7 @@ use super::{
     DropReason, Event, IncomingId, Reliability, RequestFailure, RequestHandle, SendError, Stats,
     Transmit,
 };
+use crate::fifo::Fifo;
 use crate::time::{Duration, Instant};
 
 /// Emptied buffers an endpoint keeps for its next messages (see [`Endpoint::recycle`]):
@@ -61,12 +61,12 @@ pub struct Endpoint<A> {
     /// Every armed timer; each object also stores its own instant so that the entry can be
     /// removed when its state changes, which keeps `poll_timeout` exact.
     pub(super) timers: SmallSet<(Instant, Timer)>,
-    transmits: VecDeque<Transmit<A>>,
+    transmits: Fifo<Transmit<A>>,
     /// Emptied buffers to write the next messages into, last in first out, at most
     /// [`MAX_SPARE_BUFFERS`]: those of requests finished and those the application handed
     /// back with [`Endpoint::recycle`]. See there for why.
     spares: Vec<Vec<u8>>,
-    pub(super) events: VecDeque<Event<A>>,
+    pub(super) events: Fifo<Event<A>>,
     pub(super) stats: Stats,
 }
 
@@ -75,7 +75,7 @@ pub struct Endpoint<A> {
 #[derive(Debug, Default)]
 struct PeerSlot {
     active: u32,
-    queue: VecDeque<RequestHandle>,
+    queue: Fifo<RequestHandle>,
 }
 
 /// What a timer belongs to.
@@ -187,9 +187,9 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             dedup_expiry: SmallSet::new(),
             dedup_next_expiry: None,
             timers: SmallSet::new(),
-            transmits: VecDeque::new(),
+            transmits: Fifo::new(),
             spares: Vec::new(),
-            events: VecDeque::new(),
+            events: Fifo::new(),
             stats: Stats::default(),
         }
     }

@@ -100,6 +100,10 @@ impl<V> SeqMap<V> {
             self.slots.pop_front();
             self.base += 1;
         }
+        if self.slots.is_empty() {
+            // Back to the buffer's first slot (see `crate::fifo`); keys are unaffected.
+            self.slots.clear();
+        }
         Some(value)
     }
 }

@@ -9,7 +9,9 @@
 mod persist;
 mod resources;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
+
+use crate::fifo::Fifo;
 
 use coap_lite::{Packet, ResponseType};
 use rand_core::CryptoRng;
@@ -246,9 +248,9 @@ pub struct Device<R> {
     running: Option<Running>,
     down: Option<(Instant, Boot)>,
     update: UpdateState,
-    events: VecDeque<DeviceEvent>,
+    events: Fifo<DeviceEvent>,
     coap_before: crate::coap::Stats,
-    outbox: VecDeque<Transmit<Addr>>,
+    outbox: Fifo<Transmit<Addr>>,
     /// The run-wide memo of crypto results and payload blocks (disabled unless set).
     memo: CryptoMemo,
 }
@@ -266,9 +268,9 @@ impl<R: CryptoRng> Device<R> {
             running: None,
             down: None,
             update: UpdateState::Idle,
-            events: VecDeque::new(),
+            events: Fifo::new(),
             coap_before: crate::coap::Stats::default(),
-            outbox: VecDeque::new(),
+            outbox: Fifo::new(),
             memo: CryptoMemo::disabled(),
         };
         device.boot(now);

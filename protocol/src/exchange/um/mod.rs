@@ -4,7 +4,9 @@
 
 mod session;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::fifo::Fifo;
 use std::sync::Arc;
 
 use coap_lite::Packet;
@@ -213,7 +215,7 @@ pub struct UpdateManager<R> {
     pending: BTreeMap<RequestHandle, (Addr, Option<RequestBinding>, u64)>,
     generation: u64,
     polls: BTreeSet<(Instant, Addr)>,
-    events: VecDeque<UmEvent>,
+    events: Fifo<UmEvent>,
     oscore_requests: u64,
 }
 
@@ -228,7 +230,7 @@ impl<R: CryptoRng> UpdateManager<R> {
             pending: BTreeMap::new(),
             generation: 0,
             polls: BTreeSet::new(),
-            events: VecDeque::new(),
+            events: Fifo::new(),
             oscore_requests: 0,
         }
     }
