@@ -11,13 +11,16 @@
 //! - **Payload blocks** are interned: a block whose bytes equal (byte for byte) a block
 //!   already received anywhere in the run is stored as a reference to that one
 //!   ([`SharedBytes`]), so a device holds a list of references rather than a copy of the
-//!   image.
+//!   image. The lists are shared too: the memo keeps one list per sequence of blocks, and a
+//!   device whose blocks so far are those of a known list only counts how many it has
+//!   matched ([`InternedBody`]), rather than writing a reference per block.
 //! - **Payload decryption** (A128GCM) is keyed by the content-encryption key, the encoded
 //!   COSE_Encrypt (algorithm, IV and protected header: everything that enters the AEAD
-//!   besides the key and ciphertext) and the ciphertext as its list of interned blocks.
-//!   Interned blocks are immutable and kept alive by the memo, so equal references mean
-//!   equal bytes; different blocks (tampered, or the same bytes cut into other block sizes)
-//!   miss and are decrypted for real. The plaintext is one shared buffer.
+//!   besides the key and ciphertext) and the ciphertext as its sequence of interned blocks,
+//!   represented by the one list the memo keeps for that sequence. Interned blocks are
+//!   immutable and kept alive by the memo, so equal references mean equal bytes; different
+//!   blocks (tampered, or the same bytes cut into other block sizes) miss and are decrypted
+//!   for real. The plaintext is one shared buffer.
 //! - **SHA-256 of an image** is keyed by the shared plaintext buffer, held alive by the memo
 //!   (so its address cannot be reused for other bytes).
 //!
@@ -32,7 +35,7 @@
 //! protocol performs, and does not depend on the memo.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -78,8 +81,9 @@ pub struct MemoStats {
 
 /// One verification, kept in full.
 type SignatureKey = (Vec<u8>, Vec<u8>, Vec<u8>);
-/// One decryption: key, encoded COSE_Encrypt, addresses of the ciphertext's blocks.
-type DecryptionKey = ([u8; 16], Vec<u8>, Vec<usize>);
+/// One decryption: key, encoded COSE_Encrypt, address of the canonical list of the
+/// ciphertext's blocks (see `Memo::bodies`).
+type DecryptionKey = ([u8; 16], Vec<u8>, usize);
 /// Interned blocks (indices into `Memo::interned`) with the same (length, first 16 bytes).
 type BlockBucket = Vec<BlockId>;
 /// A decryption's ciphertext (kept alive) and plaintext (`None`: it failed).
@@ -104,6 +108,15 @@ struct Memo {
     /// The interned blocks, each with the block that last followed it in a body: the
     /// first candidate for the next block of a body, compared in full before it is used.
     interned: Vec<InternedBlock>,
+    /// The canonical list of blocks of each body received or decrypted, by the addresses
+    /// of its blocks: one list per sequence of blocks, so that the list's own address
+    /// stands for the sequence (the entry keeps the list alive).
+    bodies: BTreeMap<Vec<usize>, SharedBytes>,
+    /// The addresses of the lists in `bodies`.
+    canonical: BTreeSet<usize>,
+    /// The canonical body registered last that starts with the block at this address: the
+    /// one a new body starting with that block is matched against.
+    body_starting: BTreeMap<usize, SharedBytes>,
     /// Each entry keeps the blocks it was computed from alive.
     decryptions: BTreeMap<DecryptionKey, Decryption>,
     /// Keyed by buffer address; the entry keeps the buffer alive.
@@ -191,13 +204,20 @@ impl CryptoMemo {
     /// A received payload block as a shared buffer: the one already held with the same
     /// bytes, if any.
     pub fn block(&self, bytes: &[u8]) -> Arc<[u8]> {
-        self.block_after(None, bytes).1
+        let (id, _) = self.intern_after(None, bytes);
+        self.interned(id)
     }
 
-    /// [`CryptoMemo::block`] for the block that follows block `previous` in a body: the
-    /// block that followed `previous` last time is tried first (compared in full), which
-    /// spares the lookup when devices fetch the same image in the same blocks.
-    pub fn block_after(&self, previous: Option<BlockId>, bytes: &[u8]) -> (BlockId, Arc<[u8]>) {
+    /// The shared buffer of an interned block.
+    fn interned(&self, id: BlockId) -> Arc<[u8]> {
+        Arc::clone(&self.memo.borrow().interned[id.0 as usize].bytes)
+    }
+
+    /// Interns a received block that follows block `previous` in a body: the block that
+    /// followed `previous` last time is tried first (compared in full), which spares the
+    /// lookup when devices fetch the same image in the same blocks. Returns the block and
+    /// the address of its buffer.
+    fn intern_after(&self, previous: Option<BlockId>, bytes: &[u8]) -> (BlockId, usize) {
         let mut guard = self.memo.borrow_mut();
         let memo = &mut *guard;
         let hint = previous.and_then(|p| memo.interned.get(p.0 as usize)?.successor);
@@ -205,9 +225,8 @@ impl CryptoMemo {
             && let Some(known) = memo.interned.get(id.0 as usize)
             && *known.bytes == *bytes
         {
-            let known = Arc::clone(&known.bytes);
             memo.stats.payload_blocks.count(true);
-            return (id, known);
+            return (id, known.bytes.as_ptr() as usize);
         }
         let mut prefix = [0u8; 16];
         let n = bytes.len().min(16);
@@ -240,7 +259,28 @@ impl CryptoMemo {
         {
             entry.successor = Some(id);
         }
-        (id, Arc::clone(&interned[id.0 as usize].bytes))
+        (id, interned[id.0 as usize].bytes.as_ptr() as usize)
+    }
+
+    /// The canonical list with the same blocks as `body` (see `Memo::bodies`), registered
+    /// as the reference for bodies that start with its first block.
+    fn register_body(&self, body: SharedBytes) -> SharedBytes {
+        let mut memo = self.memo.borrow_mut();
+        if memo.canonical.contains(&body.list_address()) {
+            return body;
+        }
+        let canonical = memo.bodies.entry(body.addresses()).or_insert(body).clone();
+        memo.canonical.insert(canonical.list_address());
+        if let Some(first) = canonical.chunks.first() {
+            let first = first.as_ptr() as usize;
+            memo.body_starting.insert(first, canonical.clone());
+        }
+        canonical
+    }
+
+    /// The canonical body registered last that starts with the block at `address`.
+    fn body_starting(&self, address: usize) -> Option<SharedBytes> {
+        self.memo.borrow().body_starting.get(&address).cloned()
     }
 
     /// Decrypt `ciphertext` with `key` under the encoded COSE_Encrypt `structure`, with
@@ -261,7 +301,10 @@ impl CryptoMemo {
                 .count(false);
             return decrypt(ciphertext);
         }
-        let entry = (*key, structure.to_vec(), ciphertext.addresses());
+        // The canonical list stands for the sequence of blocks (and is kept alive by the
+        // entry, so its address cannot stand for another).
+        let ciphertext = &self.register_body(ciphertext.clone());
+        let entry = (*key, structure.to_vec(), ciphertext.list_address());
         let mut memo = self.memo.borrow_mut();
         if let Some((_, plain)) = memo.decryptions.get(&entry) {
             let plain = plain.clone();
@@ -295,10 +338,11 @@ impl CryptoMemo {
     }
 }
 
-/// Bytes held as a list of shared buffers (received payload blocks).
+/// Bytes held as a list of shared buffers (received payload blocks). Clones share the
+/// list; a push into a shared list copies it first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SharedBytes {
-    chunks: Vec<Arc<[u8]>>,
+    chunks: Arc<Vec<Arc<[u8]>>>,
     len: usize,
 }
 
@@ -311,7 +355,7 @@ impl SharedBytes {
     /// Empty, with room for `chunks` buffers.
     pub fn with_capacity(chunks: usize) -> Self {
         Self {
-            chunks: Vec::with_capacity(chunks),
+            chunks: Arc::new(Vec::with_capacity(chunks)),
             len: 0,
         }
     }
@@ -319,7 +363,18 @@ impl SharedBytes {
     /// Append a shared buffer.
     pub fn push(&mut self, chunk: Arc<[u8]>) {
         self.len += chunk.len();
-        self.chunks.push(chunk);
+        Arc::make_mut(&mut self.chunks).push(chunk);
+    }
+
+    /// The first `chunks` buffers, in a list of their own with room for `capacity`.
+    fn prefix(&self, chunks: usize, capacity: usize) -> SharedBytes {
+        let mut list = Vec::with_capacity(capacity.max(chunks));
+        list.extend(self.chunks.iter().take(chunks).cloned());
+        let len = list.iter().map(|c| c.len()).sum();
+        SharedBytes {
+            chunks: Arc::new(list),
+            len,
+        }
     }
 
     /// The number of bytes.
@@ -335,7 +390,7 @@ impl SharedBytes {
     /// The bytes, copied into one buffer.
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len);
-        for c in &self.chunks {
+        for c in self.chunks.iter() {
             out.extend_from_slice(c);
         }
         out
@@ -346,7 +401,7 @@ impl SharedBytes {
     pub fn copy_to(&self, offset: usize, out: &mut [u8]) {
         let mut skip = offset;
         let mut written = 0;
-        for chunk in &self.chunks {
+        for chunk in self.chunks.iter() {
             if written == out.len() {
                 break;
             }
@@ -367,15 +422,40 @@ impl SharedBytes {
     fn addresses(&self) -> Vec<usize> {
         self.chunks.iter().map(|c| c.as_ptr() as usize).collect()
     }
+
+    /// The address of the list of buffers (shared by clones).
+    fn list_address(&self) -> usize {
+        Arc::as_ptr(&self.chunks) as usize
+    }
 }
 
 /// A Block2 body store that keeps each block as a shared buffer from a memo, so that a
 /// device downloading an image holds references, not a copy.
+///
+/// While its blocks are those of a body received before (the same interned buffers, in
+/// the same order), it holds that body's list and counts the blocks matched: a device
+/// fetching an image that others fetched writes nothing per block, and ends up sharing
+/// their list. At the first difference it copies the matched part into a list of its own.
 #[derive(Debug, Clone)]
 pub struct InternedBody {
     memo: CryptoMemo,
-    bytes: SharedBytes,
     last: Option<BlockId>,
+    len: usize,
+    blocks: Received,
+    /// The number of blocks announced, to size a list of its own.
+    capacity: usize,
+}
+
+/// The blocks an [`InternedBody`] has received.
+#[derive(Debug, Clone)]
+enum Received {
+    /// The first `matched` blocks of `reference`, a canonical body of the memo.
+    Prefix {
+        reference: SharedBytes,
+        matched: usize,
+    },
+    /// A list of their own.
+    Own(SharedBytes),
 }
 
 impl InternedBody {
@@ -384,32 +464,72 @@ impl InternedBody {
         Self::with_capacity(memo, 0)
     }
 
-    /// An empty body with room for `blocks` blocks before its list of them grows: a
-    /// device that knows the payload's size asks for all its blocks at once, rather than
-    /// copying the list at every doubling, each time into memory not touched before.
+    /// An empty body with room for `blocks` blocks, should it need a list of its own,
+    /// before that list grows: a device that knows the payload's size asks for all its
+    /// blocks at once, rather than copying the list at every doubling, each time into
+    /// memory not touched before.
     pub fn with_capacity(memo: CryptoMemo, blocks: usize) -> Self {
         InternedBody {
             memo,
-            bytes: SharedBytes::with_capacity(blocks),
             last: None,
+            len: 0,
+            blocks: Received::Own(SharedBytes::new()),
+            capacity: blocks,
         }
     }
 
-    /// The bytes received.
+    /// The bytes received, in the memo's canonical list for their blocks.
     pub fn into_bytes(self) -> SharedBytes {
-        self.bytes
+        match self.blocks {
+            Received::Prefix { reference, matched } if matched == reference.chunks.len() => {
+                reference
+            }
+            Received::Prefix { reference, matched } => {
+                self.memo.register_body(reference.prefix(matched, matched))
+            }
+            Received::Own(own) => self.memo.register_body(own),
+        }
     }
 }
 
 impl BodyStore for InternedBody {
     fn len(&self) -> usize {
-        self.bytes.len()
+        self.len
     }
 
     fn append(&mut self, block: &[u8]) {
-        let (id, shared) = self.memo.block_after(self.last, block);
+        let (id, address) = self.memo.intern_after(self.last, block);
         self.last = Some(id);
-        self.bytes.push(shared);
+        self.len += block.len();
+        match &mut self.blocks {
+            Received::Prefix { reference, matched } => {
+                let expected = reference.chunks.get(*matched);
+                if expected.is_some_and(|c| c.as_ptr() as usize == address) {
+                    *matched += 1;
+                    return;
+                }
+                let mut own = reference.prefix(*matched, self.capacity);
+                own.push(self.memo.interned(id));
+                self.blocks = Received::Own(own);
+            }
+            Received::Own(own) if own.chunks.is_empty() => {
+                // The first block: match against the last body that started with it.
+                match self.memo.body_starting(address) {
+                    Some(reference) => {
+                        self.blocks = Received::Prefix {
+                            reference,
+                            matched: 1,
+                        }
+                    }
+                    None => {
+                        let mut own = SharedBytes::with_capacity(self.capacity);
+                        own.push(self.memo.interned(id));
+                        self.blocks = Received::Own(own);
+                    }
+                }
+            }
+            Received::Own(own) => own.push(self.memo.interned(id)),
+        }
     }
 }
 
@@ -528,8 +648,19 @@ mod tests {
         let four = receive(&genuine);
         assert_eq!(one.addresses(), four.addresses());
         assert_eq!(four.to_vec(), b"first blocksecond blockthird block");
+        // Bodies with the same blocks share one list, however they were received.
+        assert_eq!(one.list_address(), two.list_address());
+        assert_eq!(one.list_address(), four.list_address());
+        assert_ne!(one.list_address(), three.list_address());
+        // A body that stops early, or goes on past a known one, has its own bytes.
+        let short = receive(&genuine[..2]);
+        assert_eq!(short.to_vec(), b"first blocksecond block");
+        assert_eq!(short.len(), 23);
+        let long = receive(&[b"first block", b"second block", b"third block", b"more"]);
+        assert_eq!(long.to_vec(), b"first blocksecond blockthird blockmore");
+        assert_eq!(one.to_vec(), b"first blocksecond blockthird block");
         let s = memo.stats().payload_blocks;
-        assert_eq!((s.executed, s.reused), (4, 8));
+        assert_eq!((s.executed, s.reused), (5, 13));
     }
 
     #[test]
