@@ -208,21 +208,40 @@ pub(crate) fn kdf_info(
 /// `["Encrypt0", h'', external_aad]` with
 /// `external_aad = bstr .cbor [1, [alg_aead], request_kid, request_piv, h'']`.
 pub(crate) fn aad(alg: AeadAlgorithm, request_kid: &[u8], request_piv: &[u8]) -> Vec<u8> {
-    // Sized for the heads (at most 9 bytes each) so that neither buffer grows.
-    let mut external = Vec::with_capacity(3 + 9 + 3 * 9 + request_kid.len() + request_piv.len());
-    external.extend_from_slice(&[0x85, 0x01, 0x81]);
-    cbor_int(&mut external, alg.cose_id());
-    cbor_bstr(&mut external, request_kid);
-    cbor_bstr(&mut external, request_piv);
-    cbor_bstr(&mut external, &[]);
-
-    let mut out = Vec::with_capacity(1 + 1 + 8 + 1 + 9 + external.len());
+    let bstr_len = |bytes: &[u8]| cbor_head_len(bytes.len() as u64) + bytes.len();
+    let alg_id = alg.cose_id();
+    let alg_len = cbor_head_len(if alg_id >= 0 {
+        alg_id.unsigned_abs()
+    } else {
+        (-1 - alg_id).unsigned_abs()
+    });
+    // `[1, [alg_aead], request_kid, request_piv, h'']`: the array heads, the integers,
+    // the two byte strings and the empty one.
+    let external_len = 3 + alg_len + bstr_len(request_kid) + bstr_len(request_piv) + 1;
+    // One buffer, sized exactly: the Enc_structure with external_aad written in place.
+    let mut out = Vec::with_capacity(1 + 9 + 1 + cbor_head_len(external_len as u64) + external_len);
     out.push(0x83);
     cbor_head(&mut out, 3, 8);
     out.extend_from_slice(b"Encrypt0");
     cbor_bstr(&mut out, &[]);
-    cbor_bstr(&mut out, &external);
+    cbor_head(&mut out, 2, external_len as u64);
+    out.extend_from_slice(&[0x85, 0x01, 0x81]);
+    cbor_int(&mut out, alg_id);
+    cbor_bstr(&mut out, request_kid);
+    cbor_bstr(&mut out, request_piv);
+    cbor_bstr(&mut out, &[]);
     out
+}
+
+/// The length of a CBOR head with argument `arg` in preferred serialization.
+fn cbor_head_len(arg: u64) -> usize {
+    match arg {
+        0..24 => 1,
+        24..=0xff => 2,
+        0x100..=0xffff => 3,
+        0x1_0000..=0xffff_ffff => 5,
+        _ => 9,
+    }
 }
 
 /// A CBOR head (major type and argument), in preferred (shortest) serialization.
@@ -254,5 +273,50 @@ fn cbor_int(out: &mut Vec<u8>, v: i64) {
         cbor_head(out, 0, v.unsigned_abs());
     } else {
         cbor_head(out, 1, (-1 - v).unsigned_abs());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ciborium::Value;
+
+    use super::*;
+
+    /// The AAD, encoded independently with ciborium.
+    fn aad_by_ciborium(alg: AeadAlgorithm, kid: &[u8], piv: &[u8]) -> Vec<u8> {
+        let external = Value::Array(vec![
+            Value::from(1),
+            Value::Array(vec![Value::from(alg.cose_id())]),
+            Value::Bytes(kid.to_vec()),
+            Value::Bytes(piv.to_vec()),
+            Value::Bytes(Vec::new()),
+        ]);
+        let mut external_bytes = Vec::new();
+        ciborium::into_writer(&external, &mut external_bytes).expect("encodes");
+        let structure = Value::Array(vec![
+            Value::Text("Encrypt0".into()),
+            Value::Bytes(Vec::new()),
+            Value::Bytes(external_bytes),
+        ]);
+        let mut out = Vec::new();
+        ciborium::into_writer(&structure, &mut out).expect("encodes");
+        out
+    }
+
+    #[test]
+    fn the_aad_is_the_enc_structure_in_one_exactly_sized_buffer() {
+        for alg in [AeadAlgorithm::AesCcm16_64_128, AeadAlgorithm::A128Gcm] {
+            // Lengths on both sides of each CBOR head size, up to a 2-byte length head
+            // for the external AAD itself.
+            for kid_len in [0, 1, 7, 23, 24, 255, 256, 300] {
+                for piv_len in [0, 1, 5, 23, 24] {
+                    let kid: Vec<u8> = (0..kid_len).map(|i| i as u8).collect();
+                    let piv = vec![0xa5; piv_len];
+                    let aad = aad(alg, &kid, &piv);
+                    assert_eq!(aad, aad_by_ciborium(alg, &kid, &piv), "{kid_len} {piv_len}");
+                    assert_eq!(aad.capacity(), aad.len(), "no growth, no slack");
+                }
+            }
+        }
     }
 }
