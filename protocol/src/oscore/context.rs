@@ -9,6 +9,49 @@ use super::algorithm::{AeadAlgorithm, kdf_info};
 use super::cose_option::decode_partial_iv;
 use super::replay::{DEFAULT_WINDOW, ReplayWindow};
 
+/// The longest nonce (and so Common IV) of the supported algorithms (AES-CCM-16-64-128).
+const MAX_NONCE_LEN: usize = 13;
+/// The longest Sender or Recipient ID of the supported algorithms (nonce length - 6).
+const MAX_ID_LEN: usize = MAX_NONCE_LEN - 6;
+/// The key length of the supported algorithms.
+const KEY_LEN: usize = 16;
+
+/// Up to `N` bytes held inline (a key, an IV, an ID); reads as a byte slice.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InlineBytes<const N: usize> {
+    len: u8,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> InlineBytes<N> {
+    /// A copy of `bytes`, if they fit.
+    fn from_slice(bytes: &[u8]) -> Option<Self> {
+        let mut inline = Self::zeroed(bytes.len())?;
+        inline.bytes[..bytes.len()].copy_from_slice(bytes);
+        Some(inline)
+    }
+
+    /// `len` zero bytes, if they fit.
+    fn zeroed(len: usize) -> Option<Self> {
+        let len = u8::try_from(len).ok().filter(|&l| usize::from(l) <= N)?;
+        Some(InlineBytes { len, bytes: [0; N] })
+    }
+}
+
+impl<const N: usize> std::ops::Deref for InlineBytes<N> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl<const N: usize> core::fmt::Debug for InlineBytes<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&**self, f)
+    }
+}
+
 /// The largest sender sequence number: Partial IVs have at most 5 bytes (2^40 - 1).
 pub const MAX_SEQUENCE_NUMBER: u64 = (1 << 40) - 1;
 
@@ -131,11 +174,14 @@ pub enum ResponseNonce {
 pub struct SecurityContext {
     pub(crate) algorithm: AeadAlgorithm,
     pub(crate) id_context: Option<Vec<u8>>,
-    pub(crate) common_iv: Vec<u8>,
-    pub(crate) sender_id: Vec<u8>,
-    pub(crate) sender_key: Vec<u8>,
-    pub(crate) recipient_id: Vec<u8>,
-    pub(crate) recipient_key: Vec<u8>,
+    // Keys, IV and IDs are held inline: a context is used for every OSCORE message, and
+    // five small heap buffers were five allocations per context and as many cache lines
+    // to fetch per message.
+    pub(crate) common_iv: InlineBytes<MAX_NONCE_LEN>,
+    pub(crate) sender_id: InlineBytes<MAX_ID_LEN>,
+    pub(crate) sender_key: InlineBytes<KEY_LEN>,
+    pub(crate) recipient_id: InlineBytes<MAX_ID_LEN>,
+    pub(crate) recipient_key: InlineBytes<KEY_LEN>,
     pub(crate) send_kid_context: bool,
     /// The next sender sequence number to use.
     pub(crate) sender_seq: u64,
@@ -193,20 +239,34 @@ impl SecurityContext {
 
         let hkdf = Hkdf::<Sha256>::new(Some(&params.master_salt), &params.master_secret);
         let id_ctx = params.id_context.as_deref();
-        let expand = |id: &[u8], kind: &str, len: usize| -> Result<Vec<u8>, OscoreError> {
-            let mut okm = vec![0u8; len];
-            hkdf.expand(&kdf_info(id, id_ctx, alg, kind, len), &mut okm)
+        fn expand<const N: usize>(
+            hkdf: &Hkdf<Sha256>,
+            info: &[u8],
+            len: usize,
+        ) -> Result<InlineBytes<N>, OscoreError> {
+            let mut okm = InlineBytes::zeroed(len)
+                .ok_or_else(|| OscoreError::Encoding("HKDF output length".into()))?;
+            hkdf.expand(info, &mut okm.bytes[..len])
                 .map_err(|_| OscoreError::Encoding("HKDF output length".into()))?;
             Ok(okm)
+        }
+        let (iv_len, key_len) = (alg.nonce_len(), alg.key_len());
+        let key = |id: &[u8]| expand(&hkdf, &kdf_info(id, id_ctx, alg, "Key", key_len), key_len);
+        // The lengths were checked above against the algorithm's, which fit the arrays.
+        let id = |id: &[u8]| {
+            InlineBytes::from_slice(id).ok_or(OscoreError::IdTooLong {
+                len: id.len(),
+                max: MAX_ID_LEN,
+            })
         };
         Ok(Self {
             algorithm: alg,
             id_context: params.id_context.clone(),
-            common_iv: expand(&[], "IV", alg.nonce_len())?,
-            sender_id: params.sender_id.clone(),
-            sender_key: expand(&params.sender_id, "Key", alg.key_len())?,
-            recipient_id: params.recipient_id.clone(),
-            recipient_key: expand(&params.recipient_id, "Key", alg.key_len())?,
+            common_iv: expand(&hkdf, &kdf_info(&[], id_ctx, alg, "IV", iv_len), iv_len)?,
+            sender_id: id(&params.sender_id)?,
+            sender_key: key(&params.sender_id)?,
+            recipient_id: id(&params.recipient_id)?,
+            recipient_key: key(&params.recipient_id)?,
             send_kid_context: params.send_kid_context,
             sender_seq: 0,
             sender_limit: 0,

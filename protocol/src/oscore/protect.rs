@@ -96,7 +96,7 @@ impl SecurityContext {
             ciphertext,
         );
         let binding = RequestBinding {
-            kid: self.sender_id.clone(),
+            kid: self.sender_id.to_vec(),
             partial_iv: piv,
             kid_context: option.kid_context,
         };
@@ -118,7 +118,7 @@ impl SecurityContext {
         let option = oscore_option(request)?;
         let kid = option.kid.ok_or(OscoreError::MissingKid)?;
         let piv = option.partial_iv.ok_or(OscoreError::MissingPartialIv)?;
-        if kid != self.recipient_id {
+        if *kid != *self.recipient_id {
             return Err(OscoreError::UnknownKid(kid));
         }
         self.check_kid_context(option.kid_context.as_deref())?;
@@ -218,7 +218,7 @@ impl SecurityContext {
         }
         let option = oscore_option(response)?;
         match option.kid {
-            Some(kid) if kid != self.recipient_id => return Err(OscoreError::UnknownKid(kid)),
+            Some(kid) if *kid != *self.recipient_id => return Err(OscoreError::UnknownKid(kid)),
             _ => {}
         }
         self.check_kid_context(option.kid_context.as_deref())?;
@@ -296,7 +296,7 @@ impl SecurityContext {
         OscoreOptionValue {
             partial_iv: Some(piv),
             kid_context: self.id_context.clone().filter(|_| self.send_kid_context),
-            kid: Some(self.sender_id.clone()),
+            kid: Some(self.sender_id.to_vec()),
         }
     }
 
