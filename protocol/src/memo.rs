@@ -23,6 +23,11 @@
 //!   for real. The plaintext is one shared buffer.
 //! - **SHA-256 of an image** is keyed by the shared plaintext buffer, held alive by the memo
 //!   (so its address cannot be reused for other bytes).
+//! - **Envelope decoding** is not cryptography, but it is pure, and thousands of devices
+//!   decode the same envelope into the same tree of a few hundred small allocations, which
+//!   each keeps until its update ends. Keyed by the encoded bytes, kept in full, it is done
+//!   once and the decoded envelope shared; a failure is not kept (it is found again). It
+//!   is not counted in [`MemoStats`].
 //!
 //! A disabled memo ([`CryptoMemo::disabled`], `--no-crypto-cache`) executes every
 //! cryptographic operation; it still shares equal payload blocks, which is a matter of
@@ -43,6 +48,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::coap::BodyStore;
 use crate::keys::PublicKey;
+use crate::suit::Envelope;
 
 /// Counts of one memoised operation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -121,6 +127,8 @@ struct Memo {
     decryptions: BTreeMap<DecryptionKey, Decryption>,
     /// Keyed by buffer address; the entry keeps the buffer alive.
     digests: BTreeMap<usize, (Arc<[u8]>, [u8; 32])>,
+    /// Envelopes decoded, by their encoding.
+    envelopes: BTreeMap<Vec<u8>, Arc<Envelope>>,
 }
 
 /// A run-wide memo of pure cryptographic functions and interned payload blocks; clones
@@ -316,6 +324,28 @@ impl CryptoMemo {
         memo.decryptions
             .insert(entry, (ciphertext.clone(), plain.clone()));
         plain
+    }
+
+    /// The envelope `bytes` decode to with `decode`: decoded once per run for the same
+    /// bytes (compared in full) and shared, unless the memo is disabled. A failure is not
+    /// kept.
+    pub fn envelope<E>(
+        &self,
+        bytes: &[u8],
+        decode: impl FnOnce(&[u8]) -> Result<Envelope, E>,
+    ) -> Result<Arc<Envelope>, E> {
+        if !self.enabled {
+            return decode(bytes).map(Arc::new);
+        }
+        if let Some(known) = self.memo.borrow().envelopes.get(bytes) {
+            return Ok(Arc::clone(known));
+        }
+        let envelope = Arc::new(decode(bytes)?);
+        self.memo
+            .borrow_mut()
+            .envelopes
+            .insert(bytes.to_vec(), Arc::clone(&envelope));
+        Ok(envelope)
     }
 
     /// The SHA-256 of a shared image buffer.

@@ -108,7 +108,8 @@ pub struct EnvelopeVerdict {
 /// An envelope that passed every envelope check on this device.
 #[derive(Debug, Clone)]
 pub struct VerifiedEnvelope {
-    envelope: Envelope,
+    /// Shared by every device that verified the same bytes (see [`CryptoMemo::envelope`]).
+    envelope: Arc<Envelope>,
     component: ComponentId,
     update_type: UpdateType,
     image_digest: Digest,
@@ -306,7 +307,8 @@ fn verify_envelope_checks(
     bytes: &[u8],
     ctx: &VerifyContext<'_>,
 ) -> Result<VerifiedEnvelope, Rejection> {
-    let decoded = v.run(Check::Decode, || decode_profile(bytes))?;
+    let memo = v.memo.clone();
+    let decoded = v.run(Check::Decode, || decode_profile(bytes, &memo))?;
     // Decode cannot be switched off, so `decoded` is always present.
     let Some(p) = decoded else {
         return Err(Rejection::MalformedEnvelope("decode skipped".into()));
@@ -319,7 +321,6 @@ fn verify_envelope_checks(
             .ok_or(Rejection::ManifestDigestMismatch)
     })?;
 
-    let memo = v.memo.clone();
     let approval = v.run(Check::OperatorApproval, || {
         check_approval(env, ctx.trust_anchor, &memo)
     })?;
@@ -471,8 +472,9 @@ pub fn vet_update_with(
         memo: CryptoMemo::disabled(),
     };
     let result = (|| {
+        let memo = v.memo.clone();
         let p = v
-            .run(Check::Decode, || decode_profile(bytes))?
+            .run(Check::Decode, || decode_profile(bytes, &memo))?
             .ok_or_else(|| Rejection::MalformedEnvelope("decode skipped".into()))?;
         v.run(Check::ManifestDigest, || {
             p.envelope
@@ -481,7 +483,8 @@ pub fn vet_update_with(
                 .ok_or(Rejection::ManifestDigestMismatch)
         })?;
         author_checks(&mut v, &p, operator, now)?;
-        Ok(p.envelope)
+        // The memo is disabled: the envelope is this call's alone, and comes out unshared.
+        Ok(Arc::unwrap_or_clone(p.envelope))
     })();
     (v.log, result)
 }
@@ -589,7 +592,7 @@ fn verify_payload_checks(
 
 /// An envelope decoded and checked against icsim's profile.
 struct Profiled {
-    envelope: Envelope,
+    envelope: Arc<Envelope>,
     component: ComponentId,
     update_type: UpdateType,
     vendor_id: Uuid,
@@ -598,9 +601,10 @@ struct Profiled {
     image_size: u64,
 }
 
-fn decode_profile(bytes: &[u8]) -> Result<Profiled, Rejection> {
-    let envelope =
-        Envelope::decode(bytes).map_err(|e| Rejection::MalformedEnvelope(e.to_string()))?;
+fn decode_profile(bytes: &[u8], memo: &CryptoMemo) -> Result<Profiled, Rejection> {
+    let envelope = memo
+        .envelope(bytes, Envelope::decode)
+        .map_err(|e| Rejection::MalformedEnvelope(e.to_string()))?;
     let m = envelope.manifest();
     let component = match m.components.as_slice() {
         [one] => one.clone(),

@@ -161,6 +161,52 @@ fn a_good_update_is_accepted_and_decrypts_with_the_released_cek() {
 }
 
 #[test]
+fn devices_sharing_a_memo_share_the_decoded_envelope_and_still_check_everything() {
+    let mut fx = Fixture::new();
+    let (env, _) = fx.good();
+    let bytes = env.encode();
+    let installed = InstalledComponents::new();
+    let ctx = VerifyContext {
+        trust_anchor: fx.operator.public_key(),
+        device: DeviceIdentity {
+            vendor_id: VENDOR,
+            class_id: CLASS,
+        },
+        installed: &installed,
+        now: Instant::from_unix_secs(NOW),
+        token_types: None,
+        defences: Defences::default(),
+    };
+    let verified = |memo: &CryptoMemo, bytes: &[u8]| verify_envelope_memo(bytes, &ctx, memo).result;
+    for enabled in [true, false] {
+        let memo = CryptoMemo::with_enabled(enabled);
+        let one = verified(&memo, &bytes).expect("accepted");
+        let two = verified(&memo, &bytes).expect("accepted");
+        let shared = std::ptr::eq(one.envelope(), two.envelope());
+        assert_eq!(
+            shared, enabled,
+            "one decoded envelope only with the memo on"
+        );
+        assert_eq!(one.envelope().encode(), two.envelope().encode());
+        // A byte changed in the signed manifest: decoded afresh, and rejected.
+        let mut tampered = bytes.clone();
+        let at = tampered.len() - 5;
+        tampered[at] ^= 1;
+        assert!(verified(&memo, &tampered).is_err());
+        // Another device's context: the shared envelope is checked against it.
+        let other = VerifyContext {
+            device: DeviceIdentity {
+                vendor_id: VENDOR,
+                class_id: Uuid([9; 16]),
+            },
+            ..ctx
+        };
+        let refused = verify_envelope_memo(&bytes, &other, &memo).result;
+        assert!(matches!(refused, Err(Rejection::ClassMismatch)));
+    }
+}
+
+#[test]
 fn each_failed_check_has_its_own_reason() {
     let mut fx = Fixture::new();
     let none = InstalledComponents::new();
