@@ -293,6 +293,11 @@ impl VerifiedCredential {
     pub fn claims(&self) -> &CredentialClaims {
         &self.claims
     }
+
+    /// The verified claims, taken out.
+    pub fn into_claims(self) -> CredentialClaims {
+        self.claims
+    }
 }
 
 /// Decode a credential (tag 61 optional, tag 18 optional) into its COSE_Sign1.

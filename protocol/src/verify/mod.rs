@@ -406,12 +406,12 @@ fn verify_envelope_checks(
 
 /// The checks of the author's part (credential, signature, scope), shared by the device
 /// and by the operator's vetting before approval.
-fn author_checks(
+fn author_checks<'p>(
     v: &mut Verifier,
-    p: &Profiled,
+    p: &'p Profiled,
     anchor: &PublicKey,
     now: Instant,
-) -> Result<Option<(coset::CoseSign1, CredentialClaims)>, Rejection> {
+) -> Result<Option<(&'p coset::CoseSign1, CredentialClaims)>, Rejection> {
     let env = &p.envelope;
     let memo = v.memo.clone();
     let credential = v.run(Check::AuthorCredential, || {
@@ -662,12 +662,12 @@ fn check_approval(
     })
 }
 
-fn check_credential(
-    env: &Envelope,
+fn check_credential<'e>(
+    env: &'e Envelope,
     anchor: &PublicKey,
     now: Instant,
     memo: &CryptoMemo,
-) -> Result<(coset::CoseSign1, CredentialClaims), Rejection> {
+) -> Result<(&'e coset::CoseSign1, CredentialClaims), Rejection> {
     let sig = env
         .signatures()
         .iter()
@@ -677,7 +677,7 @@ fn check_credential(
         .ok_or(Rejection::CredentialMissing)?;
     let bytes = crate::cbor::encode(kcwt);
     match credential::verify_credential_memo(&bytes, anchor, now, memo) {
-        Ok(verified) => Ok((sig.sign1.clone(), verified.claims().clone())),
+        Ok(verified) => Ok((&sig.sign1, verified.into_claims())),
         Err(CredentialError::BadSignature) => Err(Rejection::CredentialSignatureInvalid),
         Err(CredentialError::Expired { .. } | CredentialError::NotYetValid { .. }) => {
             Err(Rejection::CredentialExpired)
