@@ -98,13 +98,13 @@ impl Fixture {
     }
 }
 
-fn verify(
-    fx: &Fixture,
-    bytes: &[u8],
-    installed: &InstalledComponents,
+/// The fixture's device (vendor, class) at `NOW` with `installed` and `defences`.
+fn context<'a>(
+    fx: &'a Fixture,
+    installed: &'a InstalledComponents,
     defences: Defences,
-) -> EnvelopeVerdict {
-    let ctx = VerifyContext {
+) -> VerifyContext<'a> {
+    VerifyContext {
         trust_anchor: fx.operator.public_key(),
         device: DeviceIdentity {
             vendor_id: VENDOR,
@@ -114,8 +114,16 @@ fn verify(
         now: Instant::from_unix_secs(NOW),
         token_types: None,
         defences,
-    };
-    verify_envelope(bytes, &ctx)
+    }
+}
+
+fn verify(
+    fx: &Fixture,
+    bytes: &[u8],
+    installed: &InstalledComponents,
+    defences: Defences,
+) -> EnvelopeVerdict {
+    verify_envelope(bytes, &context(fx, installed, defences))
 }
 
 fn reason(fx: &Fixture, bytes: &[u8], installed: &InstalledComponents) -> &'static str {
@@ -166,17 +174,7 @@ fn devices_sharing_a_memo_share_the_decoded_envelope_and_still_check_everything(
     let (env, _) = fx.good();
     let bytes = env.encode();
     let installed = InstalledComponents::new();
-    let ctx = VerifyContext {
-        trust_anchor: fx.operator.public_key(),
-        device: DeviceIdentity {
-            vendor_id: VENDOR,
-            class_id: CLASS,
-        },
-        installed: &installed,
-        now: Instant::from_unix_secs(NOW),
-        token_types: None,
-        defences: Defences::default(),
-    };
+    let ctx = context(&fx, &installed, Defences::default());
     let verified = |memo: &CryptoMemo, bytes: &[u8]| verify_envelope_memo(bytes, &ctx, memo).result;
     for enabled in [true, false] {
         let memo = CryptoMemo::with_enabled(enabled);
@@ -350,15 +348,9 @@ fn approval_windows_are_enforced() {
     let at = |secs| {
         let none = InstalledComponents::new();
         let ctx = VerifyContext {
-            trust_anchor: fx.operator.public_key(),
-            device: DeviceIdentity {
-                vendor_id: VENDOR,
-                class_id: CLASS,
-            },
-            installed: &none,
             now: Instant::from_unix_secs(secs),
             token_types: Some(&[UpdateType::Firmware]),
-            defences: Defences::default(),
+            ..context(&fx, &none, Defences::default())
         };
         verify_envelope(&bytes, &ctx)
             .result
