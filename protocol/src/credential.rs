@@ -7,6 +7,8 @@
 //! an absent component or class list means "any". The claim is protected by the
 //! operator's signature like every other claim.
 
+use std::sync::Arc;
+
 use ciborium::Value;
 use coset::{AsCborValue, CoseSign1};
 
@@ -285,7 +287,8 @@ impl CredentialClaims {
 /// A credential whose signature, validity period and structure were checked.
 #[derive(Clone, Debug)]
 pub struct VerifiedCredential {
-    claims: CredentialClaims,
+    /// Shared by every check of the same credential bytes in a run with a memo.
+    claims: Arc<CredentialClaims>,
 }
 
 impl VerifiedCredential {
@@ -294,10 +297,30 @@ impl VerifiedCredential {
         &self.claims
     }
 
-    /// The verified claims, taken out.
-    pub fn into_claims(self) -> CredentialClaims {
+    /// The verified claims, taken out (shared).
+    pub fn into_claims(self) -> Arc<CredentialClaims> {
         self.claims
     }
+}
+
+/// A credential decoded: its COSE_Sign1 and the claims of its payload, not yet checked.
+#[derive(Debug)]
+pub struct DecodedCredential {
+    /// The COSE_Sign1 (the CWT without its tags).
+    pub sign1: CoseSign1,
+    /// The claims of its payload.
+    pub claims: Arc<CredentialClaims>,
+}
+
+/// Decode a credential into its COSE_Sign1 and claims, checking nothing else.
+pub fn decode_credential_claims(bytes: &[u8]) -> Result<DecodedCredential, CredentialError> {
+    let sign1 = decode_credential(bytes)?;
+    let payload = sign1
+        .payload
+        .as_deref()
+        .ok_or_else(|| CredentialError::Malformed("detached CWT payload".into()))?;
+    let claims = Arc::new(CredentialClaims::decode(payload)?);
+    Ok(DecodedCredential { sign1, claims })
 }
 
 /// Decode a credential (tag 61 optional, tag 18 optional) into its COSE_Sign1.
@@ -332,15 +355,11 @@ pub fn verify_credential_memo(
     now: Instant,
     memo: &CryptoMemo,
 ) -> Result<VerifiedCredential, CredentialError> {
-    let sign1 = decode_credential(bytes)?;
-    let payload = sign1
-        .payload
-        .as_deref()
-        .ok_or_else(|| CredentialError::Malformed("detached CWT payload".into()))?;
-    let claims = CredentialClaims::decode(payload)?;
-    if !cose::verify_sign1_memo(&sign1, None, operator, memo) {
+    let decoded = memo.credential(bytes, decode_credential_claims)?;
+    if !cose::verify_sign1_memo(&decoded.sign1, None, operator, memo) {
         return Err(CredentialError::BadSignature);
     }
+    let claims = Arc::clone(&decoded.claims);
     let now = now.unix_secs();
     if now >= claims.expires_at {
         return Err(CredentialError::Expired {

@@ -27,7 +27,9 @@
 //!   decode the same envelope into the same tree of a few hundred small allocations, which
 //!   each keeps until its update ends. Keyed by the encoded bytes, kept in full, it is done
 //!   once and the decoded envelope shared; a failure is not kept (it is found again). It
-//!   is not counted in [`MemoStats`].
+//!   is not counted in [`MemoStats`]. The same holds for the author credential inside it
+//!   (its COSE_Sign1 and claims), whose signature and validity are still checked at each
+//!   use.
 //!
 //! A disabled memo ([`CryptoMemo::disabled`], `--no-crypto-cache`) executes every
 //! cryptographic operation; it still shares equal payload blocks, which is a matter of
@@ -47,6 +49,7 @@ use std::sync::Arc;
 use sha2::{Digest as _, Sha256};
 
 use crate::coap::BodyStore;
+use crate::credential::DecodedCredential;
 use crate::keys::PublicKey;
 use crate::suit::Envelope;
 
@@ -129,6 +132,8 @@ struct Memo {
     digests: BTreeMap<usize, (Arc<[u8]>, [u8; 32])>,
     /// Envelopes decoded, by their encoding.
     envelopes: BTreeMap<Vec<u8>, Arc<Envelope>>,
+    /// Credentials decoded, by their encoding.
+    credentials: BTreeMap<Vec<u8>, Arc<DecodedCredential>>,
 }
 
 /// A run-wide memo of pure cryptographic functions and interned payload blocks; clones
@@ -346,6 +351,27 @@ impl CryptoMemo {
             .envelopes
             .insert(bytes.to_vec(), Arc::clone(&envelope));
         Ok(envelope)
+    }
+
+    /// The credential `bytes` decode to with `decode`, like [`CryptoMemo::envelope`]:
+    /// decoded once per run for the same bytes and shared, unless the memo is disabled.
+    pub fn credential<E>(
+        &self,
+        bytes: &[u8],
+        decode: impl FnOnce(&[u8]) -> Result<DecodedCredential, E>,
+    ) -> Result<Arc<DecodedCredential>, E> {
+        if !self.enabled {
+            return decode(bytes).map(Arc::new);
+        }
+        if let Some(known) = self.memo.borrow().credentials.get(bytes) {
+            return Ok(Arc::clone(known));
+        }
+        let credential = Arc::new(decode(bytes)?);
+        self.memo
+            .borrow_mut()
+            .credentials
+            .insert(bytes.to_vec(), Arc::clone(&credential));
+        Ok(credential)
     }
 
     /// The SHA-256 of a shared image buffer.

@@ -222,6 +222,7 @@ pub(super) fn encode(
 /// cache. A smaller one is replaced by a fresh allocation. Pass `Vec::new()` for a fresh
 /// one.
 #[allow(clippy::too_many_arguments)] // a message's parts, each of its own type
+#[inline]
 pub(crate) fn encode_parts<'a, I>(
     buf: Vec<u8>,
     mtype: MessageType,

@@ -91,6 +91,7 @@ pub(crate) fn is_oscore(p: &Packet) -> bool {
 }
 
 /// The Block1 or Block2 option; a malformed one reads as an error string.
+#[inline]
 pub(crate) fn block(
     p: &impl CoapOptions,
     which: BlockOption,

@@ -114,7 +114,7 @@ pub struct VerifiedEnvelope {
     update_type: UpdateType,
     image_digest: Digest,
     image_size: u64,
-    author: Option<CredentialClaims>,
+    author: Option<Arc<CredentialClaims>>,
     approval: Option<ApprovalClaims>,
     proofs: EnvelopeProofs,
 }
@@ -182,7 +182,7 @@ impl VerifiedEnvelope {
     }
     /// The author's verified credential claims (absent only if that defence is off).
     pub fn author(&self) -> Option<&CredentialClaims> {
-        self.author.as_ref()
+        self.author.as_deref()
     }
     /// The verified approval claims (absent only if that defence is off).
     pub fn approval(&self) -> Option<&ApprovalClaims> {
@@ -411,7 +411,7 @@ fn author_checks<'p>(
     p: &'p Profiled,
     anchor: &PublicKey,
     now: Instant,
-) -> Result<Option<(&'p coset::CoseSign1, CredentialClaims)>, Rejection> {
+) -> Result<Option<(&'p coset::CoseSign1, Arc<CredentialClaims>)>, Rejection> {
     let env = &p.envelope;
     let memo = v.memo.clone();
     let credential = v.run(Check::AuthorCredential, || {
@@ -667,7 +667,7 @@ fn check_credential<'e>(
     anchor: &PublicKey,
     now: Instant,
     memo: &CryptoMemo,
-) -> Result<(&'e coset::CoseSign1, CredentialClaims), Rejection> {
+) -> Result<(&'e coset::CoseSign1, Arc<CredentialClaims>), Rejection> {
     let sig = env
         .signatures()
         .iter()

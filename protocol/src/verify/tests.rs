@@ -169,7 +169,7 @@ fn a_good_update_is_accepted_and_decrypts_with_the_released_cek() {
 }
 
 #[test]
-fn devices_sharing_a_memo_share_the_decoded_envelope_and_still_check_everything() {
+fn devices_sharing_a_memo_share_the_decoded_envelope_and_credential_and_still_check_everything() {
     let mut fx = Fixture::new();
     let (env, _) = fx.good();
     let bytes = env.encode();
@@ -185,6 +185,9 @@ fn devices_sharing_a_memo_share_the_decoded_envelope_and_still_check_everything(
             shared, enabled,
             "one decoded envelope only with the memo on"
         );
+        let (a, b) = (one.author().expect("claims"), two.author().expect("claims"));
+        assert_eq!(std::ptr::eq(a, b), enabled, "one decoded credential too");
+        assert_eq!(a, b);
         assert_eq!(one.envelope().encode(), two.envelope().encode());
         // A byte changed in the signed manifest: decoded afresh, and rejected.
         let mut tampered = bytes.clone();
