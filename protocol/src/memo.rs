@@ -339,18 +339,7 @@ impl CryptoMemo {
         bytes: &[u8],
         decode: impl FnOnce(&[u8]) -> Result<Envelope, E>,
     ) -> Result<Arc<Envelope>, E> {
-        if !self.enabled {
-            return decode(bytes).map(Arc::new);
-        }
-        if let Some(known) = self.memo.borrow().envelopes.get(bytes) {
-            return Ok(Arc::clone(known));
-        }
-        let envelope = Arc::new(decode(bytes)?);
-        self.memo
-            .borrow_mut()
-            .envelopes
-            .insert(bytes.to_vec(), Arc::clone(&envelope));
-        Ok(envelope)
+        self.decode_once(|m| &mut m.envelopes, bytes, decode)
     }
 
     /// The credential `bytes` decode to with `decode`, like [`CryptoMemo::envelope`]:
@@ -360,18 +349,26 @@ impl CryptoMemo {
         bytes: &[u8],
         decode: impl FnOnce(&[u8]) -> Result<DecodedCredential, E>,
     ) -> Result<Arc<DecodedCredential>, E> {
+        self.decode_once(|m| &mut m.credentials, bytes, decode)
+    }
+
+    /// `decode(bytes)`, kept in the memo's `cache` by the bytes and shared when enabled.
+    fn decode_once<T, E>(
+        &self,
+        cache: fn(&mut Memo) -> &mut BTreeMap<Vec<u8>, Arc<T>>,
+        bytes: &[u8],
+        decode: impl FnOnce(&[u8]) -> Result<T, E>,
+    ) -> Result<Arc<T>, E> {
         if !self.enabled {
             return decode(bytes).map(Arc::new);
         }
-        if let Some(known) = self.memo.borrow().credentials.get(bytes) {
+        if let Some(known) = cache(&mut self.memo.borrow_mut()).get(bytes) {
             return Ok(Arc::clone(known));
         }
-        let credential = Arc::new(decode(bytes)?);
-        self.memo
-            .borrow_mut()
-            .credentials
-            .insert(bytes.to_vec(), Arc::clone(&credential));
-        Ok(credential)
+        // Decoding never calls back into the memo: no borrow is held across it.
+        let value = Arc::new(decode(bytes)?);
+        cache(&mut self.memo.borrow_mut()).insert(bytes.to_vec(), Arc::clone(&value));
+        Ok(value)
     }
 
     /// The SHA-256 of a shared image buffer.
