@@ -502,6 +502,8 @@ pub struct InternedBody {
 /// The blocks an [`InternedBody`] has received.
 #[derive(Debug, Clone)]
 enum Received {
+    /// No block yet.
+    Nothing,
     /// The first `matched` blocks of `reference`, a canonical body of the memo.
     Prefix {
         reference: SharedBytes,
@@ -526,7 +528,7 @@ impl InternedBody {
             memo,
             last: None,
             len: 0,
-            blocks: Received::Own(SharedBytes::new()),
+            blocks: Received::Nothing,
             capacity: blocks,
         }
     }
@@ -540,6 +542,7 @@ impl InternedBody {
             Received::Prefix { reference, matched } => {
                 self.memo.register_body(reference.prefix(matched, matched))
             }
+            Received::Nothing => self.memo.register_body(SharedBytes::new()),
             Received::Own(own) => self.memo.register_body(own),
         }
     }
@@ -565,7 +568,7 @@ impl BodyStore for InternedBody {
                 own.push(self.memo.interned(id));
                 self.blocks = Received::Own(own);
             }
-            Received::Own(own) if own.chunks.is_empty() => {
+            Received::Nothing => {
                 // The first block: match against the last body that started with it.
                 match self.memo.body_starting(address) {
                     Some(reference) => {
