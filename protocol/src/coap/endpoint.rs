@@ -654,7 +654,8 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             return self.drop_datagram(from, DropReason::UnmatchedAck);
         }
         if packet.code() != MessageClass::Empty {
-            if packet.token() != req.token.as_slice() {
+            // As tokens, not slices: one comparison of two words, no `memcmp` call.
+            if Token::from_slice(packet.token()) != req.token {
                 return self.drop_datagram(from, DropReason::TokenMismatch);
             }
             return self.complete(now, handle, from, packet);

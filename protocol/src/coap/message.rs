@@ -110,10 +110,25 @@ impl Ord for Token {
 
 impl Token {
     /// The first 8 bytes of `slice` (decoded tokens are never longer).
+    #[inline(always)]
     pub(super) fn from_slice(slice: &[u8]) -> Self {
         let len = slice.len().min(8);
         let mut bytes = [0u8; 8];
-        bytes[..len].copy_from_slice(&slice[..len]);
+        // One copy of a size known at compile time per length: a copy of `len` bytes
+        // would be a call to `memcpy`, once per message received.
+        macro_rules! fixed_sizes {
+            ($($n:literal)*) => {
+                match len {
+                    $($n => {
+                        if let (Some(to), Some(from)) = (bytes.get_mut(..$n), slice.get(..$n)) {
+                            to.copy_from_slice(from);
+                        }
+                    })*
+                    _ => {}
+                }
+            };
+        }
+        fixed_sizes!(1 2 3 4 5 6 7 8);
         Self {
             len: len as u8,
             bytes,
@@ -277,8 +292,8 @@ where
     // Tokens are at most 8 bytes (the endpoint's own `Token`), so TKL fits its 4 bits.
     let tkl = (token.len() & 0x0F) as u8;
     buf.extend_from_slice(&[0x40 | (type_bits << 4) | tkl, u8::from(code), hi, lo]);
-    buf.extend_from_slice(token);
-    buf.extend_from_slice(&prefix.bytes);
+    put_bytes(&mut buf, token);
+    put_bytes(&mut buf, &prefix.bytes);
     write_options(&mut buf, prefix.last, options);
     if write_payload {
         buf.push(0xFF);
@@ -359,10 +374,32 @@ fn write_options<'a>(
             // As coap-lite does: the extended length is truncated to 16 bits.
             buf.extend_from_slice(&((len - 269) as u16).to_be_bytes());
         }
-        buf.extend_from_slice(value);
+        put_bytes(buf, value);
         previous = previous.wrapping_add(delta);
     }
     previous
+}
+
+/// Appends `bytes` to `buf`. A token or an option value is a few bytes (a Block2 value
+/// one to three), and a message has up to a dozen of them: for those, a copy of a size
+/// known at compile time, which the compiler writes as one or two stores, rather than a
+/// call to `memcpy`, which costs several times the copy.
+#[inline(always)]
+pub(crate) fn put_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
+    macro_rules! fixed_sizes {
+        ($($n:literal)*) => {
+            match bytes.len() {
+                0 => {}
+                $($n => {
+                    if let Ok(array) = <&[u8; $n]>::try_from(bytes) {
+                        buf.extend_from_slice(array);
+                    }
+                })*
+                _ => buf.extend_from_slice(bytes),
+            }
+        };
+    }
+    fixed_sizes!(1 2 3 4 5 6 7 8);
 }
 
 /// Extended bytes of an option delta or length: 0 up to 12, 1 up to 268, else 2.

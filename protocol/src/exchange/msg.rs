@@ -63,7 +63,7 @@ pub(crate) fn join_path_into(m: &Message, out: &mut Vec<u8>) -> usize {
         if segments > 0 {
             out.push(b'/');
         }
-        out.extend_from_slice(segment);
+        crate::coap::put_bytes(out, segment);
         segments += 1;
     }
     segments
