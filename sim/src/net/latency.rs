@@ -160,9 +160,25 @@ fn box_muller_polar<R: Rng + ?Sized>(rng: &mut R) -> (f64, f64) {
     ((-2.0 * u1.ln()).sqrt(), core::f64::consts::TAU * u2)
 }
 
-/// Rounds microseconds to a [`Duration`]; the cast saturates (NaN and negatives give 0).
+/// Rounds microseconds to a [`Duration`], half away from zero; the cast saturates (NaN
+/// and negatives give 0).
 fn micros(us: f64) -> Duration {
-    Duration::from_micros(us.round() as u64)
+    Duration::from_micros(round_to_u64(us))
+}
+
+/// `x.round() as u64`, to the bit, without the library call that `f64::round` is on
+/// x86-64's baseline (no SSE4.1), once per datagram sent. The cast truncates, and is
+/// exact below 2^64; below 2^52 the fraction `x - t` is exact too, and from 2^52 on every
+/// `f64` is a whole number, so the fraction is 0. Negatives and NaN give 0 either way (the
+/// cast saturates; the fraction is then negative or NaN, so nothing is added).
+fn round_to_u64(x: f64) -> u64 {
+    let t = x as u64;
+    let fraction = x - t as f64;
+    if fraction >= 0.5 {
+        t.saturating_add(1)
+    } else {
+        t
+    }
 }
 
 /// Milliseconds from a scenario file to a [`Duration`].
@@ -176,6 +192,43 @@ mod tests {
     use rand_core::SeedableRng;
 
     use super::*;
+
+    #[test]
+    fn rounding_without_the_library_call_matches_f64_round() {
+        let edges = [
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            0.49999999999999994,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9_007_199_254_740_993.0,
+            1.8446744073709552e19,
+            1e300,
+            -0.4,
+            -2.5,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let random = (0..100_000).map(|i| {
+            let bits = rng.next_u64();
+            match i % 3 {
+                // Any bit pattern: every exponent, NaNs and infinities.
+                0 => f64::from_bits(bits),
+                // Latencies in microseconds, where halves are common.
+                1 => (bits % 2_000_000) as f64 / 2.0,
+                _ => (bits >> 11) as f64 * 1e-3,
+            }
+        });
+        for x in edges.into_iter().chain(random) {
+            assert_eq!(round_to_u64(x), x.round() as u64, "{x:e}");
+        }
+    }
 
     #[test]
     fn conversion_from_the_scenario_rounds_and_clamps() {
