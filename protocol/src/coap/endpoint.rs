@@ -654,8 +654,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             return self.drop_datagram(from, DropReason::UnmatchedAck);
         }
         if packet.code() != MessageClass::Empty {
-            // As tokens, not slices: one comparison of two words, no `memcmp` call.
-            if Token::from_slice(packet.token()) != req.token {
+            if packet.token() != req.token.as_slice() {
                 return self.drop_datagram(from, DropReason::TokenMismatch);
             }
             return self.complete(now, handle, from, packet);

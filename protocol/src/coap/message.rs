@@ -110,25 +110,10 @@ impl Ord for Token {
 
 impl Token {
     /// The first 8 bytes of `slice` (decoded tokens are never longer).
-    #[inline(always)]
     pub(super) fn from_slice(slice: &[u8]) -> Self {
         let len = slice.len().min(8);
         let mut bytes = [0u8; 8];
-        // One copy of a size known at compile time per length: a copy of `len` bytes
-        // would be a call to `memcpy`, once per message received.
-        macro_rules! fixed_sizes {
-            ($($n:literal)*) => {
-                match len {
-                    $($n => {
-                        if let (Some(to), Some(from)) = (bytes.get_mut(..$n), slice.get(..$n)) {
-                            to.copy_from_slice(from);
-                        }
-                    })*
-                    _ => {}
-                }
-            };
-        }
-        fixed_sizes!(1 2 3 4 5 6 7 8);
+        bytes[..len].copy_from_slice(&slice[..len]);
         Self {
             len: len as u8,
             bytes,
