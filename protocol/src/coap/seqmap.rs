@@ -1,6 +1,7 @@
 //! A map for keys issued in increasing order (request handles, incoming request ids): a
 //! deque of slots from the oldest live key on, so that lookups, insertions and removals
-//! are O(1) and move no other entry.
+//! are O(1) and move no other entry. A map of one entry holds it inline, as a device's
+//! requests almost always are (see `super::smallmap` for why that matters at fleet scale).
 
 use std::collections::VecDeque;
 
@@ -10,6 +11,8 @@ use std::collections::VecDeque;
 /// endpoint's timeouts keep short.
 #[derive(Debug)]
 pub(super) struct SeqMap<V> {
+    /// The only entry, while there is one and `slots` is empty.
+    one: Option<(u64, V)>,
     /// The key of `slots[0]`.
     base: u64,
     slots: VecDeque<Option<V>>,
@@ -19,6 +22,7 @@ pub(super) struct SeqMap<V> {
 impl<V> SeqMap<V> {
     pub(super) fn new() -> Self {
         Self {
+            one: None,
             base: 0,
             slots: VecDeque::new(),
             live: 0,
@@ -44,10 +48,16 @@ impl<V> SeqMap<V> {
     }
 
     pub(super) fn get(&self, key: u64) -> Option<&V> {
+        if let Some((k, v)) = &self.one {
+            return (*k == key).then_some(v);
+        }
         self.index(key).and_then(|i| self.slots[i].as_ref())
     }
 
     pub(super) fn get_mut(&mut self, key: u64) -> Option<&mut V> {
+        if self.one.is_some() {
+            return self.one.as_mut().filter(|(k, _)| *k == key).map(|(_, v)| v);
+        }
         self.index(key).and_then(|i| self.slots[i].as_mut())
     }
 
@@ -58,6 +68,24 @@ impl<V> SeqMap<V> {
     /// Inserts `value` at `key`, which must not be below a key inserted before and still
     /// held (keys come from a counter); returns the value it replaces.
     pub(super) fn insert(&mut self, key: u64, value: V) -> Option<V> {
+        match self.one.take() {
+            Some((k, v)) if k == key => {
+                self.one = Some((k, value));
+                return Some(v);
+            }
+            Some((k, v)) => {
+                // A second entry: the first moves into the deque, at its first slot.
+                self.slots.clear();
+                self.slots.push_back(Some(v));
+                self.base = k;
+            }
+            None if self.live == 0 => {
+                self.one = Some((key, value));
+                self.live = 1;
+                return None;
+            }
+            None => {}
+        }
         if self.slots.is_empty() {
             self.base = key;
         }
@@ -88,11 +116,21 @@ impl<V> SeqMap<V> {
 
     /// The entry with the oldest live key.
     pub(super) fn first(&self) -> Option<(u64, &V)> {
+        if let Some((k, v)) = &self.one {
+            return Some((*k, v));
+        }
         // Leading empty slots are trimmed on removal: the front slot is live if any is.
         self.slots.front()?.as_ref().map(|v| (self.base, v))
     }
 
     pub(super) fn remove(&mut self, key: u64) -> Option<V> {
+        if let Some((k, _)) = &self.one {
+            if *k != key {
+                return None;
+            }
+            self.live = 0;
+            return self.one.take().map(|(_, v)| v);
+        }
         let i = self.index(key)?;
         let value = self.slots[i].take()?;
         self.live -= 1;
@@ -134,6 +172,43 @@ mod tests {
             }
             let probe = next.saturating_sub(r % 50);
             assert_eq!(ours.get(probe), model.get(&probe));
+            assert_eq!(ours.first(), model.first_key_value().map(|(k, v)| (*k, v)));
+            assert_eq!(ours.len(), model.len());
+        }
+    }
+
+    /// With one entry or two at a time (a device's requests), the map goes back and forth
+    /// between its inline entry, the deque and empty, and still behaves as the model.
+    #[test]
+    fn behaves_like_a_btreemap_with_few_entries() {
+        let mut ours = SeqMap::new();
+        let mut model = BTreeMap::new();
+        let mut next = 0u64;
+        let mut state = 777u64;
+        for _ in 0..20_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = state >> 33;
+            match r % 4 {
+                0 | 1 if model.len() < 3 => {
+                    next += 1 + r % 3;
+                    assert_eq!(ours.insert(next, r), model.insert(next, r));
+                }
+                0 => assert_eq!(ours.insert(next, r), model.insert(next, r)),
+                2 => {
+                    let key = model.keys().next().copied().unwrap_or(next);
+                    assert_eq!(ours.remove(key), model.remove(&key));
+                }
+                _ => {
+                    let key = next.saturating_sub(r % 3);
+                    assert_eq!(ours.remove(key), model.remove(&key));
+                }
+            }
+            for probe in next.saturating_sub(3)..=next + 1 {
+                assert_eq!(ours.get(probe), model.get(&probe));
+                assert_eq!(ours.get_mut(probe), model.get_mut(&probe));
+            }
             assert_eq!(ours.first(), model.first_key_value().map(|(k, v)| (*k, v)));
             assert_eq!(ours.len(), model.len());
         }
