@@ -65,9 +65,39 @@ pub struct Endpoint<A> {
     /// Emptied buffers to write the next messages into, last in first out, at most
     /// [`MAX_SPARE_BUFFERS`]: those of requests finished and those the application handed
     /// back with [`Endpoint::recycle`]. See there for why.
-    spares: Vec<Vec<u8>>,
+    spares: Spares,
     pub(super) events: Fifo<Event<A>>,
     pub(super) stats: Stats,
+}
+
+/// The emptied buffers an endpoint keeps (see [`Endpoint::recycle`]), last in first out,
+/// inline: a device takes one and gives one back at every block, and a vector of them would
+/// be one more heap line touched each time.
+#[derive(Debug, Default)]
+struct Spares {
+    buffers: [Vec<u8>; MAX_SPARE_BUFFERS],
+    len: usize,
+}
+
+impl Spares {
+    /// Keeps `buffer` if there is room; drops it otherwise.
+    fn push(&mut self, buffer: Vec<u8>) {
+        if let Some(slot) = self.buffers.get_mut(self.len) {
+            *slot = buffer;
+            self.len += 1;
+        }
+    }
+
+    /// The buffer kept last, or a new empty one.
+    fn pop(&mut self) -> Vec<u8> {
+        match self.len.checked_sub(1) {
+            Some(last) => {
+                self.len = last;
+                std::mem::take(&mut self.buffers[last])
+            }
+            None => Vec::new(),
+        }
+    }
 }
 
 /// A peer's requests: how many are outstanding (counted against NSTART) and which wait
@@ -188,7 +218,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             dedup_next_expiry: None,
             timers: SmallSet::new(),
             transmits: Fifo::new(),
-            spares: Vec::new(),
+            spares: Spares::default(),
             events: Fifo::new(),
             stats: Stats::default(),
         }
@@ -439,7 +469,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     pub fn recycle(&mut self, mut buffer: Vec<u8>) {
         // A buffer larger than any message this endpoint sends would only hold memory.
         let useful = (1..=self.max_message_size()).contains(&buffer.capacity());
-        if self.spares.len() < MAX_SPARE_BUFFERS && useful {
+        if useful {
             buffer.clear();
             self.spares.push(buffer);
         }
@@ -448,20 +478,20 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
     /// Frees the buffers kept for later messages (see [`Endpoint::recycle`]), e.g. when a
     /// transfer is over and the endpoint will be quiet for a long time.
     pub fn release_spares(&mut self) {
-        self.spares = Vec::new();
+        self.spares = Spares::default();
     }
 
     /// How many buffers are kept for later messages.
     #[cfg(test)]
     pub(super) fn spare_count(&self) -> usize {
-        self.spares.len()
+        self.spares.len
     }
 
     // ---- helpers shared with server.rs ----
 
     /// An empty buffer to write a message into: the last one recycled, or a new one.
     pub(super) fn spare_buffer(&mut self) -> Vec<u8> {
-        self.spares.pop().unwrap_or_default()
+        self.spares.pop()
     }
 
     pub(super) fn max_message_size(&self) -> usize {
@@ -553,7 +583,7 @@ impl<A: Clone + Ord + Debug> Endpoint<A> {
             },
         };
         // `spare_buffer`, inlined: `req` borrows the request table.
-        let mut bytes = self.spares.pop().unwrap_or_default();
+        let mut bytes = self.spares.pop();
         bytes.extend_from_slice(&req.bytes);
         if let Some(at) = req.timer() {
             self.timers.insert((at, Timer::Request(handle)));
