@@ -152,6 +152,14 @@ mod tests {
 
     use super::SeqMap;
 
+    /// A small deterministic stream for the tests (an LCG's upper bits).
+    fn next_random(state: &mut u64) -> u64 {
+        *state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *state >> 33
+    }
+
     #[test]
     fn behaves_like_a_btreemap_for_counter_keys() {
         let mut ours = SeqMap::new();
@@ -159,10 +167,7 @@ mod tests {
         let mut next = 0u64;
         let mut state = 12345u64;
         for _ in 0..20_000 {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let r = state >> 33;
+            let r = next_random(&mut state);
             if r.is_multiple_of(3) || model.is_empty() {
                 next += 1 + r % 2;
                 assert_eq!(ours.insert(next, r), model.insert(next, r));
@@ -177,7 +182,7 @@ mod tests {
         }
     }
 
-    /// With one entry or two at a time (a device's requests), the map goes back and forth
+    /// With one to three entries at a time (a device's requests), the map goes back and forth
     /// between its inline entry, the deque and empty, and still behaves as the model.
     #[test]
     fn behaves_like_a_btreemap_with_few_entries() {
@@ -186,10 +191,7 @@ mod tests {
         let mut next = 0u64;
         let mut state = 777u64;
         for _ in 0..20_000 {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let r = state >> 33;
+            let r = next_random(&mut state);
             match r % 4 {
                 0 | 1 if model.len() < 3 => {
                     next += 1 + r % 3;
