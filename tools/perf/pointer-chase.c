@@ -31,14 +31,17 @@ static uint64_t next_random(uint64_t *state) {
 }
 
 static double chase(size_t bytes, int huge) {
+  const size_t huge_page = 2 << 20;
   size_t lines = bytes / LINE;
-  uint64_t *memory = aligned_alloc(2 << 20, lines * LINE);
+  /* aligned_alloc wants a size that is a multiple of the alignment. */
+  size_t allocated = (lines * LINE + huge_page - 1) / huge_page * huge_page;
+  uint64_t *memory = aligned_alloc(huge_page, allocated);
   size_t *order = malloc(lines * sizeof *order);
   if (memory == NULL || order == NULL) {
     fprintf(stderr, "pointer-chase: out of memory at %zu bytes\n", bytes);
     exit(2);
   }
-  if (huge) madvise(memory, lines * LINE, MADV_HUGEPAGE);
+  if (huge) madvise(memory, allocated, MADV_HUGEPAGE);
   uint64_t state = 0x9E3779B97F4A7C15ULL;
   for (size_t i = 0; i < lines; i++) order[i] = i;
   for (size_t i = lines - 1; i > 0; i--) {
