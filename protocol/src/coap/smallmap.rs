@@ -329,58 +329,58 @@ mod tests {
         }
     }
 
+    /// Runs `ops` on a `SmallMap`, a `SmallSet` and a `BTreeMap` side by side and checks that
+    /// the three agree after every operation.
     fn check_against_btreemap(ops: impl IntoIterator<Item = Op>) -> Result<(), TestCaseError> {
-        {
-            let mut small = SmallMap::new();
-            let mut set = SmallSet::new();
-            let mut reference = BTreeMap::new();
-            for op in ops {
-                match op {
-                    Op::Insert(k, v) => {
-                        prop_assert_eq!(small.insert(k, v), reference.insert(k, v));
-                        set.insert(k);
-                    }
-                    Op::Remove(k) => {
-                        prop_assert_eq!(small.remove(&k), reference.remove(&k));
+        let mut small = SmallMap::new();
+        let mut set = SmallSet::new();
+        let mut reference = BTreeMap::new();
+        for op in ops {
+            match op {
+                Op::Insert(k, v) => {
+                    prop_assert_eq!(small.insert(k, v), reference.insert(k, v));
+                    set.insert(k);
+                }
+                Op::Remove(k) => {
+                    prop_assert_eq!(small.remove(&k), reference.remove(&k));
+                    set.remove(&k);
+                }
+                Op::RemoveIfEven(k) => {
+                    let expected = match reference.get(&k) {
+                        Some(v) if v % 2 == 0 => reference.remove(&k),
+                        _ => None,
+                    };
+                    prop_assert_eq!(small.remove_if(&k, |v| v % 2 == 0), expected);
+                    if expected.is_some() {
                         set.remove(&k);
                     }
-                    Op::RemoveIfEven(k) => {
-                        let expected = match reference.get(&k) {
-                            Some(v) if v % 2 == 0 => reference.remove(&k),
-                            _ => None,
-                        };
-                        prop_assert_eq!(small.remove_if(&k, |v| v % 2 == 0), expected);
-                        if expected.is_some() {
-                            set.remove(&k);
-                        }
-                    }
-                    Op::Get(k) => {
-                        prop_assert_eq!(small.get(&k), reference.get(&k));
-                        prop_assert_eq!(small.contains_key(&k), reference.contains_key(&k));
-                    }
-                    Op::Bump(k) => {
-                        *small.get_or_default(k) += 1;
-                        *reference.entry(k).or_default() += 1;
-                        if let Some(v) = small.get_mut(&k) {
-                            *v = v.wrapping_mul(3);
-                        }
-                        if let Some(v) = reference.get_mut(&k) {
-                            *v = v.wrapping_mul(3);
-                        }
-                        set.insert(k);
-                    }
-                    Op::PopFirst => {
-                        let first = reference.first_key_value().map(|(k, v)| (*k, *v));
-                        prop_assert_eq!(small.first().map(|(k, v)| (*k, *v)), first);
-                        prop_assert_eq!(small.pop_first(), reference.pop_first());
-                        set.pop_first();
-                    }
                 }
-                prop_assert_eq!(small.len(), reference.len());
-                prop_assert_eq!(small.is_empty(), reference.is_empty());
-                prop_assert_eq!(set.len(), reference.len());
-                prop_assert_eq!(set.first(), reference.keys().next());
+                Op::Get(k) => {
+                    prop_assert_eq!(small.get(&k), reference.get(&k));
+                    prop_assert_eq!(small.contains_key(&k), reference.contains_key(&k));
+                }
+                Op::Bump(k) => {
+                    *small.get_or_default(k) += 1;
+                    *reference.entry(k).or_default() += 1;
+                    if let Some(v) = small.get_mut(&k) {
+                        *v = v.wrapping_mul(3);
+                    }
+                    if let Some(v) = reference.get_mut(&k) {
+                        *v = v.wrapping_mul(3);
+                    }
+                    set.insert(k);
+                }
+                Op::PopFirst => {
+                    let first = reference.first_key_value().map(|(k, v)| (*k, *v));
+                    prop_assert_eq!(small.first().map(|(k, v)| (*k, *v)), first);
+                    prop_assert_eq!(small.pop_first(), reference.pop_first());
+                    set.pop_first();
+                }
             }
+            prop_assert_eq!(small.len(), reference.len());
+            prop_assert_eq!(small.is_empty(), reference.is_empty());
+            prop_assert_eq!(set.len(), reference.len());
+            prop_assert_eq!(set.first(), reference.keys().next());
         }
         Ok(())
     }
