@@ -35,8 +35,11 @@ pub(crate) fn response(code: ResponseType, payload: Vec<u8>) -> Packet {
 /// The Uri-Path of a request joined by `/`; `None` when a segment is not UTF-8 or holds a
 /// `/` itself (a segment `a/b` is not the two segments `a`, `b`: RFC 7252 section 6.5).
 pub(crate) fn path(p: &Packet) -> Option<String> {
-    let mut out = String::new();
-    if let Some(segments) = p.get_option(CoapOption::UriPath) {
+    let segments = p.get_option(CoapOption::UriPath);
+    // The segments and a separator between each two: one allocation, no growth.
+    let capacity = segments.map_or(0, |s| s.iter().map(|seg| seg.len() + 1).sum());
+    let mut out = String::with_capacity(capacity);
+    if let Some(segments) = segments {
         for (i, seg) in segments.iter().enumerate() {
             if i > 0 {
                 out.push('/');

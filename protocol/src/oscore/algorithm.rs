@@ -191,7 +191,10 @@ pub(crate) fn kdf_info(
     kind: &str,
     len: usize,
 ) -> Vec<u8> {
-    let mut out = vec![0x85];
+    // Sized for the longest heads (nine bytes each): one allocation, no growth.
+    let capacity = 1 + 5 * 9 + id.len() + id_context.map_or(0, <[u8]>::len) + kind.len();
+    let mut out = Vec::with_capacity(capacity);
+    out.push(0x85);
     cbor_bstr(&mut out, id);
     match id_context {
         Some(ctx) => cbor_bstr(&mut out, ctx),

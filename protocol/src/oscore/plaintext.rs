@@ -84,7 +84,9 @@ pub(crate) struct Plaintext {
 /// Encodes code, options (must be sorted by number, as `coap-lite` yields them) and
 /// payload.
 pub(crate) fn encode(code: u8, options: &[(u16, &[u8])], payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![code];
+    // Sized exactly: one allocation, no growth.
+    let mut out = Vec::with_capacity(encoded_len(options, payload.len()));
+    out.push(code);
     encode_options(&mut out, options);
     if !payload.is_empty() {
         out.push(0xff);
@@ -95,9 +97,16 @@ pub(crate) fn encode(code: u8, options: &[(u16, &[u8])], payload: &[u8]) -> Vec<
 
 /// The length [`encode`] would produce.
 pub(crate) fn encoded_len(options: &[(u16, &[u8])], payload_len: usize) -> usize {
-    let mut opts = Vec::new();
-    encode_options(&mut opts, options);
-    1 + opts.len() + if payload_len > 0 { 1 + payload_len } else { 0 }
+    let mut prev = 0u16;
+    let options_len: usize = options
+        .iter()
+        .map(|&(num, value)| {
+            let delta = usize::from(num.saturating_sub(prev));
+            prev = num;
+            1 + nibble(delta).1.len() + nibble(value.len()).1.len() + value.len()
+        })
+        .sum();
+    1 + options_len + if payload_len > 0 { 1 + payload_len } else { 0 }
 }
 
 fn encode_options(out: &mut Vec<u8>, options: &[(u16, &[u8])]) {
@@ -108,21 +117,55 @@ fn encode_options(out: &mut Vec<u8>, options: &[(u16, &[u8])]) {
         let (d_nib, d_ext) = nibble(delta);
         let (l_nib, l_ext) = nibble(value.len());
         out.push((d_nib << 4) | l_nib);
-        out.extend_from_slice(&d_ext);
-        out.extend_from_slice(&l_ext);
+        out.extend_from_slice(d_ext.as_slice());
+        out.extend_from_slice(l_ext.as_slice());
         out.extend_from_slice(value);
     }
 }
 
+/// The extension bytes of an option delta or length: none, one or two.
+struct Extension {
+    bytes: [u8; 2],
+    len: usize,
+}
+
+impl Extension {
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
 /// The 4-bit field and extension bytes of an option delta or length (RFC 7252 3.1).
-fn nibble(v: usize) -> (u8, Vec<u8>) {
+fn nibble(v: usize) -> (u8, Extension) {
     if v < 13 {
-        (v as u8, Vec::new())
+        (
+            v as u8,
+            Extension {
+                bytes: [0; 2],
+                len: 0,
+            },
+        )
     } else if v < 269 {
-        (13, vec![(v - 13) as u8])
+        (
+            13,
+            Extension {
+                bytes: [(v - 13) as u8, 0],
+                len: 1,
+            },
+        )
     } else {
         let ext = u16::try_from(v - 269).unwrap_or(u16::MAX);
-        (14, ext.to_be_bytes().to_vec())
+        (
+            14,
+            Extension {
+                bytes: ext.to_be_bytes(),
+                len: 2,
+            },
+        )
     }
 }
 

@@ -20,8 +20,16 @@ struct Split<'a> {
 
 impl<'a> Split<'a> {
     fn of(msg: &'a Packet) -> Result<Self, OscoreError> {
-        let mut outer = Vec::new();
-        let mut inner = Vec::new();
+        // Each list sized exactly: at most one allocation each, no growth.
+        let (mut outer_count, mut inner_count) = (0, 0);
+        for (&num, values) in msg.options() {
+            match class_of(num)? {
+                OptionClass::Outer => outer_count += values.len(),
+                OptionClass::Inner => inner_count += values.len(),
+            }
+        }
+        let mut outer = Vec::with_capacity(outer_count);
+        let mut inner = Vec::with_capacity(inner_count);
         for (&num, values) in msg.options() {
             for value in values {
                 match class_of(num)? {
