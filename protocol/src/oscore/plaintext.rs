@@ -130,6 +130,11 @@ struct Extension {
 }
 
 impl Extension {
+    /// The first `len` (at most 2) of `bytes`.
+    const fn new(bytes: [u8; 2], len: usize) -> Self {
+        Extension { bytes, len }
+    }
+
     fn as_slice(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
@@ -142,30 +147,12 @@ impl Extension {
 /// The 4-bit field and extension bytes of an option delta or length (RFC 7252 3.1).
 fn nibble(v: usize) -> (u8, Extension) {
     if v < 13 {
-        (
-            v as u8,
-            Extension {
-                bytes: [0; 2],
-                len: 0,
-            },
-        )
+        (v as u8, Extension::new([0, 0], 0))
     } else if v < 269 {
-        (
-            13,
-            Extension {
-                bytes: [(v - 13) as u8, 0],
-                len: 1,
-            },
-        )
+        (13, Extension::new([(v - 13) as u8, 0], 1))
     } else {
         let ext = u16::try_from(v - 269).unwrap_or(u16::MAX);
-        (
-            14,
-            Extension {
-                bytes: ext.to_be_bytes(),
-                len: 2,
-            },
-        )
+        (14, Extension::new(ext.to_be_bytes(), 2))
     }
 }
 
