@@ -97,30 +97,34 @@ pub(crate) fn encode(code: u8, options: &[(u16, &[u8])], payload: &[u8]) -> Vec<
 
 /// The length [`encode`] would produce.
 pub(crate) fn encoded_len(options: &[(u16, &[u8])], payload_len: usize) -> usize {
-    let mut prev = 0u16;
-    let options_len: usize = options
-        .iter()
-        .map(|&(num, value)| {
-            let delta = usize::from(num.saturating_sub(prev));
-            prev = num;
-            1 + nibble(delta).1.len() + nibble(value.len()).1.len() + value.len()
-        })
+    let options_len: usize = option_parts(options)
+        .map(|(_, delta, len, value)| 1 + delta.len() + len.len() + value.len())
         .sum();
     1 + options_len + if payload_len > 0 { 1 + payload_len } else { 0 }
 }
 
 fn encode_options(out: &mut Vec<u8>, options: &[(u16, &[u8])]) {
+    for (head, delta, len, value) in option_parts(options) {
+        out.push(head);
+        out.extend_from_slice(delta.as_slice());
+        out.extend_from_slice(len.as_slice());
+        out.extend_from_slice(value);
+    }
+}
+
+/// Each option's parts on the wire (RFC 7252 3.1): the head byte with the delta and length
+/// nibbles, their extension bytes, and the value.
+fn option_parts<'a>(
+    options: &'a [(u16, &'a [u8])],
+) -> impl Iterator<Item = (u8, Extension, Extension, &'a [u8])> + 'a {
     let mut prev = 0u16;
-    for &(num, value) in options {
+    options.iter().map(move |&(num, value)| {
         let delta = usize::from(num.saturating_sub(prev));
         prev = num;
         let (d_nib, d_ext) = nibble(delta);
         let (l_nib, l_ext) = nibble(value.len());
-        out.push((d_nib << 4) | l_nib);
-        out.extend_from_slice(d_ext.as_slice());
-        out.extend_from_slice(l_ext.as_slice());
-        out.extend_from_slice(value);
-    }
+        ((d_nib << 4) | l_nib, d_ext, l_ext, value)
+    })
 }
 
 /// The extension bytes of an option delta or length: none, one or two.
