@@ -18,7 +18,7 @@ use std::time::Instant;
 fn main() -> ExitCode {
     let args: Vec<u64> = std::env::args()
         .skip(1)
-        .filter_map(|a| a.replace('_', "").parse().ok())
+        .filter_map(|a| a.replace('_', "").parse().ok().filter(|&v: &u64| v > 0))
         .collect();
     let [n, events] = args[..] else {
         eprintln!("usage: bare-heap N EVENTS (two positive integers)");
