@@ -3,9 +3,11 @@
 //!
 //! It runs on the machinery of the rollout simulator, not a loop of its own: the engine's
 //! clock (`engine::clock::drive`, tokio's paused clock woken once per 10 ms window), its
-//! event queue (`engine::queue::EventQueue`) at microsecond resolution, its timer table
-//! (`TimerSlot`) for the retransmission timers, and one [`LinkDirection`] per device and way,
-//! all sharing one set of parameters, as the PLCs of a site do in a rollout.
+//! event queue (`engine::queue::EventQueue`) at microsecond resolution, its timer slots
+//! (`TimerSlot`) for the retransmission timers, used as the engine uses them for a node's
+//! timer (one expiry queued per device; one that comes up before the device's deadline
+//! queues the next), and one [`LinkDirection`] per device and way, all sharing one set of
+//! parameters, as the PLCs of a site do in a rollout.
 //!
 //! # Mapping of the spec
 //!
@@ -33,7 +35,8 @@
 //!
 //! `events` counts model events as the spec defines them (messages sent plus timer
 //! expiries that caused a retransmission); `engine_events` counts what the engine's queue
-//! handled: device starts, deliveries and every timer event, stale ones included.
+//! handled: device starts, deliveries and every expiry event, including those that came up
+//! before their device's deadline and queued the next.
 
 use std::fmt;
 
@@ -203,6 +206,10 @@ struct Device {
     start: Instant,
     block: u32,
     done: bool,
+    /// When the retransmission timer expires, if armed: the send time of the current
+    /// request plus `T`.
+    deadline: Option<Instant>,
+    /// The device's one queued expiry event, at or before `deadline`.
     timer: TimerSlot,
     link: [LinkDirection; 2],
     rng: ChaCha20Rng,
@@ -256,6 +263,7 @@ impl BlockFetch {
                     start,
                     block: 0,
                     done: false,
+                    deadline: None,
                     timer: TimerSlot::default(),
                     link: [link.idle_copy(), link.idle_copy()],
                     rng: stream(params.seed, &entity, "link"),
@@ -310,8 +318,17 @@ impl BlockFetch {
         let block = self.devices[device as usize].block;
         self.transmit(now, device, true, block);
         let at = now + self.timeout;
-        self.devices[device as usize].timer.arm(at);
-        self.queue.push_after_others(at, Event::Expiry(device));
+        self.devices[device as usize].deadline = Some(at);
+        self.queue_expiry(device, at);
+    }
+
+    /// Queues an expiry event for `at` unless one is queued for an earlier instant: that
+    /// one, when it comes up, queues the next (as the engine re-arms a node's timer for its
+    /// next deadline). One expiry in flight per device, instead of one per request sent.
+    fn queue_expiry(&mut self, device: u32, at: Instant) {
+        if self.devices[device as usize].timer.arm_if_earlier(at) {
+            self.queue.push_after_others(at, Event::Expiry(device));
+        }
     }
 
     fn outcome(&mut self, engine_events: u64) -> BlockFetchOutcome {
@@ -357,7 +374,7 @@ impl Model for BlockFetch {
                 if d.done || block != d.block {
                     return; // late or duplicate
                 }
-                d.timer.cancel();
+                d.deadline = None;
                 d.block += 1;
                 if d.block < blocks {
                     self.request(now, device);
@@ -370,9 +387,17 @@ impl Model for BlockFetch {
             }
             Event::Expiry(device) => {
                 let d = &mut self.devices[device as usize];
-                if !d.done && d.timer.fires(now) {
-                    self.timeouts += 1;
-                    self.request(now, device);
+                if d.done || !d.timer.fires(now) {
+                    return;
+                }
+                match d.deadline {
+                    Some(at) if at <= now => {
+                        self.timeouts += 1;
+                        self.request(now, device);
+                    }
+                    // The request it was queued for was answered; a later one is pending.
+                    Some(at) => self.queue_expiry(device, at),
+                    None => {}
                 }
             }
         }

@@ -91,19 +91,15 @@ async fn drive_in_windows<M: Model>(
 
 /// A one-shot timer of one entity: the instant its live expiry event is queued for.
 ///
-/// Re-arming or cancelling leaves the superseded expiry event in the queue; when it comes
-/// up, [`TimerSlot::fires`] recognises it as stale and it is dropped (cheaper than removing
-/// it from the heap, and deterministic).
+/// Arming it for an earlier instant leaves the superseded expiry event in the queue; when
+/// it comes up, [`TimerSlot::fires`] recognises it as stale and it is dropped (cheaper than
+/// removing it from the queue, and deterministic). An entity whose deadline moves later
+/// keeps its queued event, and queues the next for its deadline when that one fires: the
+/// engine does so for a node's timer, block-fetch for a device's retransmission timer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct TimerSlot(Option<Instant>);
 
 impl TimerSlot {
-    /// Arm the timer for `at`, superseding any earlier arming. The caller queues the expiry
-    /// event for `at`.
-    pub(crate) fn arm(&mut self, at: Instant) {
-        self.0 = Some(at);
-    }
-
     /// Arm the timer for `at` unless it is already armed for an earlier or the same instant;
     /// returns whether it was armed (and the caller must queue an expiry event for `at`).
     pub(crate) fn arm_if_earlier(&mut self, at: Instant) -> bool {
@@ -112,11 +108,6 @@ impl TimerSlot {
             self.0 = Some(at);
         }
         earlier
-    }
-
-    /// Disarm the timer: its queued expiry event becomes stale.
-    pub(crate) fn cancel(&mut self) {
-        self.0 = None;
     }
 
     /// Whether an expiry event due at `now` is the live one; if so the timer is disarmed.
