@@ -53,6 +53,12 @@ const SPAN_WORDS: usize = (SPANS / 64) as usize;
 /// The insertion-number bit of events that run after the ordinary events of their instant
 /// (insertion numbers stay far below it: 2^63 events would take centuries).
 const LATE: u64 = 1 << 63;
+/// Ticks with more events than this are sorted by counting (see [`TickSorter`]); smaller
+/// ones by comparison, where an insertion sort is cheap.
+const COUNTING_SORT_ABOVE: usize = 24;
+/// Ticks whose events have more distinct keys than this many per event are sorted by
+/// comparison (see [`TickSorter`]).
+const KEYS_PER_EVENT: usize = 2;
 
 struct Entry<E> {
     at: Instant,
@@ -172,6 +178,126 @@ impl<E, const WORDS: usize> Wheel<E, WORDS> {
     }
 }
 
+/// Sorts the events of one tick, latest first, as `Entry`'s order does.
+///
+/// A crowded tick whose events fall on few distinct microseconds (block-fetch has dozens to
+/// hundreds of events in each, all on whole milliseconds) is sorted by counting: by
+/// microsecond within the tick and late flag, a key of 11 bits, stably. Within one key, a
+/// bucket's events are nearly always in insertion order already, since the wheels append
+/// them in that order; the rare run that is not (events that came from the far heap) is
+/// sorted by insertion number. A comparison sort of the same ticks took a fifth of
+/// block-fetch's instructions at 10,000 devices. Other ticks, among them a fleet's, whose
+/// events spread over the tick's microseconds, are sorted by comparison. Keys (time,
+/// insertion number) are unique, so the order is exactly that of a comparison sort either
+/// way. The buffers are kept for their capacity.
+struct TickSorter<E> {
+    /// Per event: its key (microsecond within the tick, late flag).
+    keys: Vec<u16>,
+    /// Events per key, then the next position of each key.
+    counts: Vec<u32>,
+    /// Event positions in ascending order.
+    order: Vec<u32>,
+    /// The events taken out, by position.
+    slots: Vec<Option<Entry<E>>>,
+}
+
+impl<E> Default for TickSorter<E> {
+    fn default() -> Self {
+        TickSorter {
+            keys: Vec::new(),
+            counts: Vec::new(),
+            order: Vec::new(),
+            slots: Vec::new(),
+        }
+    }
+}
+
+impl<E> TickSorter<E> {
+    /// Sorts `events`, all of the tick that starts at `tick_start` (microseconds), latest
+    /// first. Not inlined: once per tick, and it would only swell the engine's pop.
+    #[inline(never)]
+    fn sort(&mut self, events: &mut Vec<Entry<E>>, tick_start: u64) {
+        if events.len() <= COUNTING_SORT_ABOVE || !self.count(events, tick_start) {
+            events.sort_unstable();
+            return;
+        }
+        // Runs of one key out of insertion order: sorted by insertion number.
+        let mut run_start = 0;
+        while run_start < self.order.len() {
+            let key = self.keys[self.order[run_start] as usize];
+            let run_end = self.order[run_start..]
+                .iter()
+                .position(|&i| self.keys[i as usize] != key)
+                .map_or(self.order.len(), |len| run_start + len);
+            let run = &mut self.order[run_start..run_end];
+            if !run.is_sorted_by_key(|&i| events[i as usize].seq) {
+                run.sort_unstable_by_key(|&i| events[i as usize].seq);
+            }
+            run_start = run_end;
+        }
+        self.slots.clear();
+        self.slots.extend(events.drain(..).map(Some));
+        for &i in self.order.iter().rev() {
+            if let Some(entry) = self.slots[i as usize].take() {
+                events.push(entry);
+            }
+        }
+    }
+
+    /// Fills `order` with the positions of `events` stably sorted by key; `false` if the
+    /// keys span too wide a range for counting to pay, an event lies outside the tick
+    /// (never: the fine wheel's bucket holds one tick), or there are too many to number
+    /// with a `u32`.
+    fn count(&mut self, events: &[Entry<E>], tick_start: u64) -> bool {
+        if u32::try_from(events.len()).is_err() {
+            return false;
+        }
+        // Counting pays when the keys are few: block-fetch's events fall on whole
+        // milliseconds. A fleet's are spread over the tick's microseconds, where a pass
+        // over a thousand counters would cost more than the comparison sort; such a tick
+        // shows it within its first few events.
+        let most_keys = events.len() * KEYS_PER_EVENT;
+        self.keys.clear();
+        let (mut lowest, mut highest) = (u16::MAX, 0);
+        for entry in events {
+            let Some(offset) = entry.at.as_micros().checked_sub(tick_start) else {
+                return false;
+            };
+            if offset >= TICK.as_micros() {
+                return false;
+            }
+            // Below 2 * 1000: fits.
+            let key = (offset as u16) << 1 | u16::from(entry.seq & LATE != 0);
+            lowest = lowest.min(key);
+            highest = highest.max(key);
+            if usize::from(highest - lowest) >= most_keys {
+                return false;
+            }
+            self.keys.push(key);
+        }
+        let range = usize::from(highest - lowest) + 1;
+        self.counts.clear();
+        self.counts.resize(range, 0);
+        for &key in &self.keys {
+            self.counts[usize::from(key - lowest)] += 1;
+        }
+        let mut next = 0;
+        for count in &mut self.counts {
+            let here = *count;
+            *count = next;
+            next += here;
+        }
+        self.order.clear();
+        self.order.resize(events.len(), 0);
+        for (position, &key) in self.keys.iter().enumerate() {
+            let slot = &mut self.counts[usize::from(key - lowest)];
+            self.order[*slot as usize] = position as u32;
+            *slot += 1;
+        }
+        true
+    }
+}
+
 /// A timed event queue.
 pub(crate) struct EventQueue<E> {
     /// Events of tick `tick`, latest first.
@@ -187,6 +313,7 @@ pub(crate) struct EventQueue<E> {
     /// Events of later spans.
     far: BinaryHeap<Entry<E>>,
     seq: u64,
+    sorter: TickSorter<E>,
 }
 
 impl<E> EventQueue<E> {
@@ -199,6 +326,7 @@ impl<E> EventQueue<E> {
             spans: Wheel::new(),
             far: BinaryHeap::new(),
             seq: 0,
+            sorter: TickSorter::default(),
         }
     }
 
@@ -277,8 +405,7 @@ impl<E> EventQueue<E> {
                 for span in from..=to {
                     self.pull_span(span);
                 }
-                // Sort, latest first.
-                self.current.sort_unstable();
+                self.sorter.sort(&mut self.current, next * TICK.as_micros());
                 return;
             }
             // The fine wheel is empty: jump to just before the earliest later span, which
@@ -383,6 +510,54 @@ mod tests {
                 let at = 10_000 + (us / 7) * 7 + coarse;
                 push_either(&mut q, at, late, n);
                 reference.push((at, late, n));
+            }
+            reference.sort();
+            for (at, _, n) in reference {
+                prop_assert_eq!(
+                    q.pop_before(Instant::from_micros(u64::MAX)),
+                    Some((Instant::from_micros(at), n))
+                );
+            }
+            prop_assert!(q.pop_before(Instant::from_micros(u64::MAX)).is_none());
+        }
+    }
+
+    proptest! {
+        /// A crowded tick whose events reach its bucket three ways: from the far heap
+        /// (queued more than a minute ahead), from the coarse wheel (seconds ahead) and
+        /// directly (within the fine wheel). The far ones are appended after the coarse
+        /// ones though queued earlier, so the bucket is out of insertion order within one
+        /// microsecond: the counting sort must still pop exactly the sorted order.
+        #[test]
+        fn crowded_ticks_filled_from_every_part_pop_in_order(
+            phases in prop::collection::vec(
+                prop::collection::vec((0u64..1_000, any::<bool>()), 0..40),
+                3,
+            ),
+        ) {
+            const TICK_AT: u64 = 100_000_000; // 100 s: beyond the coarse wheel at first.
+            let mut q = EventQueue::new();
+            let mut reference = Vec::new();
+            let mut n = 0u64;
+            // Before each phase, a marker that brings the queue to the given time.
+            let markers = [None, Some(TICK_AT - 30_000_000), Some(TICK_AT - 100_000)];
+            for (events, marker) in phases.iter().zip(markers) {
+                if let Some(at) = marker {
+                    n += 1;
+                    q.push(Instant::from_micros(at), n);
+                    prop_assert_eq!(
+                        q.pop_before(Instant::from_micros(u64::MAX)),
+                        Some((Instant::from_micros(at), n))
+                    );
+                }
+                for &(us, late) in events {
+                    // Three distinct microseconds, as on block-fetch's whole milliseconds:
+                    // ties are the rule, and the tick is sorted by counting.
+                    let at = TICK_AT + us % 3;
+                    n += 1;
+                    push_either(&mut q, at, late, n);
+                    reference.push((at, late, n));
+                }
             }
             reference.sort();
             for (at, _, n) in reference {
