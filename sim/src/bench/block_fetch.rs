@@ -126,7 +126,8 @@ pub struct BlockFetchOutcome {
     pub timeouts: u64,
     /// Model events: `messages_sent + timeouts`.
     pub events: u64,
-    /// Events the engine's queue handled (starts, deliveries, timer events live or stale).
+    /// Events the engine's queue handled: starts, deliveries and every expiry event, those
+    /// that came up before their device's deadline (and queued the next) included.
     pub engine_events: u64,
 }
 

@@ -59,6 +59,8 @@ const COUNTING_SORT_ABOVE: usize = 24;
 /// Ticks whose events have more distinct keys than this many per event are sorted by
 /// comparison (see [`TickSorter`]).
 const KEYS_PER_EVENT: usize = 2;
+// A sort key holds a microsecond within the tick and the late flag in a `u16`.
+const _: () = assert!(TICK.as_micros() <= 1 << 15);
 
 struct Entry<E> {
     at: Instant,
@@ -266,7 +268,7 @@ impl<E> TickSorter<E> {
             if offset >= TICK.as_micros() {
                 return false;
             }
-            // Below 2 * 1000: fits.
+            // Below the tick's microseconds, at most 2^15 (asserted above): fits.
             let key = (offset as u16) << 1 | u16::from(entry.seq & LATE != 0);
             lowest = lowest.min(key);
             highest = highest.max(key);
