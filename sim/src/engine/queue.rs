@@ -496,6 +496,23 @@ mod tests {
         }
     }
 
+    /// Pops everything from `q` and checks it against `reference`, (time, late, id) in any
+    /// order: the queue must give them sorted, and nothing more.
+    fn pops_exactly<T: Ord + std::fmt::Debug>(
+        q: &mut EventQueue<T>,
+        mut reference: Vec<(u64, bool, T)>,
+    ) -> Result<(), TestCaseError> {
+        reference.sort();
+        for (at, _, id) in reference {
+            prop_assert_eq!(
+                q.pop_before(Instant::from_micros(u64::MAX)),
+                Some((Instant::from_micros(at), id))
+            );
+        }
+        prop_assert!(q.pop_before(Instant::from_micros(u64::MAX)).is_none());
+        Ok(())
+    }
+
     proptest! {
         /// Crowded ticks, as fleet runs have in busy hours (hundreds of events in one
         /// tick, many at the same microsecond, late or not, pushed in any order), pop in
@@ -513,14 +530,7 @@ mod tests {
                 push_either(&mut q, at, late, n);
                 reference.push((at, late, n));
             }
-            reference.sort();
-            for (at, _, n) in reference {
-                prop_assert_eq!(
-                    q.pop_before(Instant::from_micros(u64::MAX)),
-                    Some((Instant::from_micros(at), n))
-                );
-            }
-            prop_assert!(q.pop_before(Instant::from_micros(u64::MAX)).is_none());
+            pops_exactly(&mut q, reference)?;
         }
     }
 
@@ -561,14 +571,7 @@ mod tests {
                     reference.push((at, late, n));
                 }
             }
-            reference.sort();
-            for (at, _, n) in reference {
-                prop_assert_eq!(
-                    q.pop_before(Instant::from_micros(u64::MAX)),
-                    Some((Instant::from_micros(at), n))
-                );
-            }
-            prop_assert!(q.pop_before(Instant::from_micros(u64::MAX)).is_none());
+            pops_exactly(&mut q, reference)?;
         }
     }
 
