@@ -316,7 +316,10 @@ impl OptionPrefix {
 }
 
 /// The encoded size of `options` written after an option numbered `previous`.
-fn encoded_options_len<'a>(previous: u16, options: impl Iterator<Item = (u16, &'a [u8])>) -> usize {
+pub(crate) fn encoded_options_len<'a>(
+    previous: u16,
+    options: impl Iterator<Item = (u16, &'a [u8])>,
+) -> usize {
     let mut len = 0usize;
     let mut previous = previous;
     for (number, value) in options {
@@ -329,7 +332,7 @@ fn encoded_options_len<'a>(previous: u16, options: impl Iterator<Item = (u16, &'
 
 /// Writes `options` after an option numbered `previous` (RFC 7252 section 3.1); returns
 /// the number of the last one written (`previous` if none).
-fn write_options<'a>(
+pub(crate) fn write_options<'a>(
     buf: &mut Vec<u8>,
     previous: u16,
     options: impl Iterator<Item = (u16, &'a [u8])>,

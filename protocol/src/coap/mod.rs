@@ -90,8 +90,8 @@ pub use blockwise::{
 };
 pub use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType, ResponseType};
 pub use endpoint::{Endpoint, MAX_SPARE_BUFFERS};
-pub(crate) use message::put_bytes;
 pub use message::{DropReason, FormatError, OptionPrefix};
+pub(crate) use message::{encoded_options_len, put_bytes, write_options};
 pub use params::{EndpointConfig, TransmissionParams};
 pub use received::Message;
 

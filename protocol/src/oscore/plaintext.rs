@@ -3,6 +3,7 @@
 //! after a 0xFF marker.
 
 use super::OscoreError;
+use crate::coap::{encoded_options_len, write_options};
 
 /// Option numbers used by this module.
 pub(crate) mod number {
@@ -82,12 +83,13 @@ pub(crate) struct Plaintext {
 }
 
 /// Encodes code, options (must be sorted by number, as `coap-lite` yields them) and
-/// payload.
+/// payload. The options are encoded as in a CoAP message (RFC 8613 section 5.3), by the
+/// CoAP layer's own encoder.
 pub(crate) fn encode(code: u8, options: &[(u16, &[u8])], payload: &[u8]) -> Vec<u8> {
     // Sized exactly: one allocation, no growth.
     let mut out = Vec::with_capacity(encoded_len(options, payload.len()));
     out.push(code);
-    encode_options(&mut out, options);
+    write_options(&mut out, 0, options.iter().copied());
     if !payload.is_empty() {
         out.push(0xff);
         out.extend_from_slice(payload);
@@ -97,67 +99,8 @@ pub(crate) fn encode(code: u8, options: &[(u16, &[u8])], payload: &[u8]) -> Vec<
 
 /// The length [`encode`] would produce.
 pub(crate) fn encoded_len(options: &[(u16, &[u8])], payload_len: usize) -> usize {
-    let options_len: usize = option_parts(options)
-        .map(|(_, delta, len, value)| 1 + delta.len() + len.len() + value.len())
-        .sum();
+    let options_len = encoded_options_len(0, options.iter().copied());
     1 + options_len + if payload_len > 0 { 1 + payload_len } else { 0 }
-}
-
-fn encode_options(out: &mut Vec<u8>, options: &[(u16, &[u8])]) {
-    for (head, delta, len, value) in option_parts(options) {
-        out.push(head);
-        out.extend_from_slice(delta.as_slice());
-        out.extend_from_slice(len.as_slice());
-        out.extend_from_slice(value);
-    }
-}
-
-/// Each option's parts on the wire (RFC 7252 3.1): the head byte with the delta and length
-/// nibbles, their extension bytes, and the value.
-fn option_parts<'a>(
-    options: &'a [(u16, &'a [u8])],
-) -> impl Iterator<Item = (u8, Extension, Extension, &'a [u8])> + 'a {
-    let mut prev = 0u16;
-    options.iter().map(move |&(num, value)| {
-        let delta = usize::from(num.saturating_sub(prev));
-        prev = num;
-        let (d_nib, d_ext) = nibble(delta);
-        let (l_nib, l_ext) = nibble(value.len());
-        ((d_nib << 4) | l_nib, d_ext, l_ext, value)
-    })
-}
-
-/// The extension bytes of an option delta or length: none, one or two.
-struct Extension {
-    bytes: [u8; 2],
-    len: usize,
-}
-
-impl Extension {
-    /// The first `len` (at most 2) of `bytes`.
-    const fn new(bytes: [u8; 2], len: usize) -> Self {
-        Extension { bytes, len }
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-
-    fn len(&self) -> usize {
-        self.len
-    }
-}
-
-/// The 4-bit field and extension bytes of an option delta or length (RFC 7252 3.1).
-fn nibble(v: usize) -> (u8, Extension) {
-    if v < 13 {
-        (v as u8, Extension::new([0, 0], 0))
-    } else if v < 269 {
-        (13, Extension::new([(v - 13) as u8, 0], 1))
-    } else {
-        let ext = u16::try_from(v - 269).unwrap_or(u16::MAX);
-        (14, Extension::new(ext.to_be_bytes(), 2))
-    }
 }
 
 /// Decodes a plaintext received from the peer (after AEAD verification). Never panics.
