@@ -16,11 +16,13 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 fn main() -> ExitCode {
-    let args: Vec<u64> = std::env::args()
+    // Every argument must be a positive integer: one that is not makes the whole line a
+    // usage error, rather than being skipped.
+    let args: Option<Vec<u64>> = std::env::args()
         .skip(1)
-        .filter_map(|a| a.replace('_', "").parse().ok().filter(|&v: &u64| v > 0))
+        .map(|a| a.replace('_', "").parse().ok().filter(|&v: &u64| v > 0))
         .collect();
-    let [n, events] = args[..] else {
+    let Some([n, events]) = args.as_deref().and_then(|a| <[u64; 2]>::try_from(a).ok()) else {
         eprintln!("usage: bare-heap N EVENTS (two positive integers)");
         return ExitCode::from(2);
     };
