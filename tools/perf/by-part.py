@@ -68,9 +68,12 @@ def unit_count(args):
     try:
         with open(args.report) as f:
             blocks = json.load(f)["engine"]["host_crypto"]["payload_blocks"]
-        return blocks["executed"] + blocks["reused"], "block exchange"
+        exchanges = blocks["executed"] + blocks["reused"]
     except (OSError, ValueError, KeyError, TypeError) as e:
         fail(f"{args.report}: no block-exchange count ({e})")
+    if not isinstance(exchanges, int) or exchanges <= 0:
+        fail(f"{args.report}: the run has no block exchanges to divide by; use --per")
+    return exchanges, "block exchange"
 
 
 def self_counts(profile):
